@@ -1,0 +1,70 @@
+# The course's commands. `make lab` and `make test` are the two a newcomer needs;
+# both create .venv and install the course into it on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.course-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+export PYTHONHASHSEED ?= 0
+export MPLBACKEND ?= Agg
+
+.PHONY: help install lab test lint unit notebooks e2e course slides bench normalize clean
+
+help:
+	@echo "make lab     set up .venv and open the course in JupyterLab (NO_BROWSER=1 on servers)"
+	@echo "make test    set up .venv, then ruff, pytest with coverage, nbval on every notebook"
+	@echo "make course  execute every notebook and write one HTML page each into build/course/"
+	@echo "make slides  write one offline reveal.js deck per lesson into build/slides/"
+	@echo "make bench   measure augmentation speed and memory into benchmarks/results.md"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "The course needs Python 3.10 or newer; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.12 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+lab: install
+	@echo "Opening JupyterLab on notebooks/00_welcome.ipynb; the URL with its token is printed below."
+	$(BIN)/jupyter lab notebooks/00_welcome.ipynb $(if $(NO_BROWSER),--no-browser,)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
+
+unit: install
+	$(BIN)/python -m pytest tests -m "not e2e" --cov --cov-report=term --cov-fail-under=90
+
+notebooks: install
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
+
+e2e: install
+	$(BIN)/python -m pytest tests -m e2e -p no:cov
+
+test: lint unit notebooks e2e
+
+course: install
+	@mkdir -p build/course
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
+		--output-dir build/course $(NOTEBOOKS)
+	@echo "Wrote $$(ls build/course/*.html | wc -l) HTML pages into build/course/"
+
+slides: install
+	@mkdir -p build/slides
+	$(BIN)/python tools/make_slides.py --output-dir build/slides $(NOTEBOOKS)
+
+bench: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run.py
+
+normalize: install
+	$(BIN)/python tools/nbclean.py $(NOTEBOOKS)
+
+clean:
+	rm -rf build .pytest_cache .coverage htmlcov

@@ -1,0 +1,251 @@
+"""Where am I running, and is everything the course needs installed?
+
+:func:`check_environment` is the environment check of the welcome notebook.
+It returns an :class:`EnvironmentReport`, which shows itself as an HTML table
+in Jupyter and as plain text in a terminal, and gives plain advice for each
+thing that is missing or too old. :func:`setup` applies the course-wide
+plotting style; nothing here runs on import.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import importlib.metadata
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+
+#: The course repository. The README, the Colab badges and the Colab install
+#: cell of every notebook use this URL; ``tests/test_notebooks_format.py``
+#: checks that they agree with it.
+REPO_URL = "https://github.com/cnn-augmentation-course/cnn-augmentation-course"
+
+#: Oldest versions the lessons are written for: (import name, minimum, why).
+MINIMUM_VERSIONS: tuple[tuple[str, str, str], ...] = (
+    ("tensorflow", "2.16", "Keras 3 and its preprocessing layers"),
+    ("keras", "3.0", "the Keras 3 API used in every notebook"),
+    ("numpy", "1.26", "array maths in every notebook"),
+    ("matplotlib", "3.8", "every figure"),
+    ("ipywidgets", "8.0", "the interactive explorers and quizzes"),
+    ("skimage", "0.22", "the real sample photos (the cat)"),
+    ("PIL", "10.0", "reading image files"),
+)
+
+_MIN_PYTHON = (3, 10)
+
+_PIP_NAMES = {"skimage": "scikit-image", "PIL": "pillow"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the environment report.
+
+    Attributes
+    ----------
+    item : str
+        What was checked, e.g. ``"tensorflow"``.
+    found : str
+        What was found, e.g. a version string or ``"missing"``.
+    ok : bool
+        Whether it is good enough for the course.
+    advice : str
+        What to do about it; empty when ``ok``.
+    """
+
+    item: str
+    found: str
+    ok: bool
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    """The result of :func:`check_environment`.
+
+    Attributes
+    ----------
+    checks : list of Check
+        One entry per item, in display order.
+    """
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(check.ok for check in self.checks)
+
+    def __getitem__(self, item: str) -> Check:
+        for check in self.checks:
+            if check.item == item:
+                return check
+        raise KeyError(f"no check named {item!r}; have {[c.item for c in self.checks]}")
+
+    def __str__(self) -> str:
+        width = max(len(check.item) for check in self.checks)
+        lines = []
+        for check in self.checks:
+            mark = "ok " if check.ok else "!! "
+            line = f"{mark}{check.item.ljust(width)}  {check.found}"
+            if check.advice:
+                line += f"  -> {check.advice}"
+            lines.append(line)
+        verdict = "Everything the course needs is here." if self.ok else (
+            "Some things need attention (lines marked !!)."
+        )
+        return "\n".join([*lines, verdict])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                "&#10004;" if c.ok else "&#10008;",
+                html.escape(c.item),
+                html.escape(c.found),
+                html.escape(c.advice),
+            )
+            for c in self.checks
+        )
+        verdict = "Everything the course needs is here." if self.ok else (
+            "Some things need attention (rows marked &#10008;)."
+        )
+        return (
+            "<table><thead><tr><th></th><th>item</th><th>found</th><th>advice</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table><p>{verdict}</p>"
+        )
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+        if not piece.isdigit():
+            break
+    return tuple(parts)
+
+
+def in_colab() -> bool:
+    """Return True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def _front_end() -> str:
+    if in_colab():
+        return "Google Colab"
+    if "JPY_SESSION_NAME" in os.environ or "JPY_PARENT_PID" in os.environ:
+        return "Jupyter (JupyterLab or Notebook)"
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every Jupyter install
+        return "plain Python"
+    shell = get_ipython()
+    if shell is None:
+        return "plain Python"
+    if type(shell).__name__ == "ZMQInteractiveShell":
+        return "Jupyter kernel"
+    return "IPython terminal"
+
+
+def _package_check(module: str, minimum: str, why: str) -> Check:
+    pip_name = _PIP_NAMES.get(module, module)
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return Check(
+            module, "missing", False, f"needed for {why}: run `pip install {pip_name}`"
+        )
+    version = getattr(mod, "__version__", None) or importlib.metadata.version(pip_name)
+    if _version_tuple(version) < _version_tuple(minimum):
+        return Check(
+            module,
+            version,
+            False,
+            f"older than {minimum}, needed for {why}: run `pip install -U {pip_name}`",
+        )
+    return Check(module, version, True)
+
+
+def _device_check() -> Check:
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return Check("device", "unknown (no TensorFlow)", False, "install TensorFlow first")
+    gpus = tf.config.list_physical_devices("GPU")
+    cores = os.cpu_count() or 1
+    if gpus:
+        return Check("device", f"{len(gpus)} GPU(s) and {cores} CPU core(s)", True)
+    return Check(
+        "device",
+        f"CPU only, {cores} core(s)",
+        True,
+        "" if cores >= 2 else "one core: lessons run, about twice as slowly",
+    )
+
+
+def check_environment() -> EnvironmentReport:
+    """Check Python, the course's libraries, the device and the front end.
+
+    Returns
+    -------
+    EnvironmentReport
+        One :class:`Check` per item; ``report.ok`` is True when all pass.
+        Missing or too-old items carry advice on how to fix them.
+
+    Examples
+    --------
+    >>> report = check_environment()
+    >>> report["python"].ok
+    True
+    """
+    python = ".".join(str(v) for v in sys.version_info[:3])
+    checks = [
+        Check(
+            "python",
+            python,
+            sys.version_info[:2] >= _MIN_PYTHON,
+            ""
+            if sys.version_info[:2] >= _MIN_PYTHON
+            else "the course needs Python 3.10 or newer: install a newer Python",
+        )
+    ]
+    checks += [_package_check(*entry) for entry in MINIMUM_VERSIONS]
+    checks.append(_device_check())
+    checks.append(Check("front end", _front_end(), True))
+    checks.append(Check("platform", f"{platform.system()} {platform.machine()}", True))
+    return EnvironmentReport(checks)
+
+
+def setup(quiet: bool = True) -> None:
+    """Apply the course-wide style: legible, colour-blind-safe figures.
+
+    Call it once in a notebook's Setup section. It sets matplotlib defaults
+    that read well on a projector (larger fonts, the ``tableau-colorblind10``
+    colour cycle, ``viridis`` for images of values) and, with ``quiet=True``,
+    silences TensorFlow's C++ log lines (this only takes full effect when
+    called before TensorFlow is first imported).
+
+    Parameters
+    ----------
+    quiet : bool, default True
+        Silence TensorFlow's informational logging.
+    """
+    import matplotlib as mpl
+
+    if quiet:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    mpl.style.use("tableau-colorblind10")
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "figure.figsize": (8, 4.5),
+            "font.size": 12,
+            "axes.titlesize": 13,
+            "axes.labelsize": 12,
+            "image.cmap": "viridis",
+            "axes.grid": False,
+        }
+    )
