@@ -38,24 +38,54 @@ class Lesson:
     def colab_url(self) -> str:
         """Open this notebook in Google Colab."""
         path = REPO_URL.removeprefix("https://github.com/")
-        return f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{self.notebook}"
+        return (
+            f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{self.notebook}"
+        )
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("00_welcome.ipynb", "Welcome", 5,
-           "How the course works and a check that your setup is ready."),
-    Lesson("01_data_flow.ipynb", "Data flow", 12,
-           "Load, augment, shuffle and batch images with tf.data, stage by stage."),
-    Lesson("02_data_augmentation.ipynb", "Data augmentation", 12,
-           "Flips, rotations and brightness on the fly, and the cat-lying-down experiment."),
-    Lesson("03_cnn_layers.ipynb", "CNN layers", 12,
-           "Build the CNN layer by layer and derive every shape from 64x64x3 to 10."),
-    Lesson("04_training_trace.ipynb", "Training trace", 12,
-           "Train the CNN, read the epoch-by-epoch trace and spot overfitting."),
-    Lesson("05_prediction_trace.ipynb", "Prediction trace", 12,
-           "Follow one image through every layer to its 10 class probabilities."),
-    Lesson("06_quiz.ipynb", "Course quiz", 10,
-           "Review the whole course with questions and explained answers."),
+    Lesson(
+        "00_welcome.ipynb",
+        "Welcome",
+        5,
+        "How the course works and a check that your setup is ready.",
+    ),
+    Lesson(
+        "01_data_flow.ipynb",
+        "Data flow",
+        12,
+        "Load, augment, shuffle and batch images with tf.data, stage by stage.",
+    ),
+    Lesson(
+        "02_data_augmentation.ipynb",
+        "Data augmentation",
+        12,
+        "Flips, rotations and brightness on the fly, and the cat-lying-down experiment.",
+    ),
+    Lesson(
+        "03_cnn_layers.ipynb",
+        "CNN layers",
+        12,
+        "Build the CNN layer by layer and derive every shape from 64x64x3 to 10.",
+    ),
+    Lesson(
+        "04_training_trace.ipynb",
+        "Training trace",
+        12,
+        "Train the CNN, read the epoch-by-epoch trace and spot overfitting.",
+    ),
+    Lesson(
+        "05_prediction_trace.ipynb",
+        "Prediction trace",
+        12,
+        "Follow one image through every layer to its 10 class probabilities.",
+    ),
+    Lesson(
+        "06_quiz.ipynb",
+        "Course quiz",
+        10,
+        "Review the whole course with questions and explained answers.",
+    ),
 )
 
 
@@ -81,8 +111,7 @@ class CourseMap:
 
     def __str__(self) -> str:
         rows = [
-            f"{lesson.notebook:<28} {lesson.minutes:>3} min  {lesson.summary}"
-            for lesson in LESSONS
+            f"{lesson.notebook:<28} {lesson.minutes:>3} min  {lesson.summary}" for lesson in LESSONS
         ]
         return "\n".join([*rows, f"{'total':<28} {total_minutes():>3} min"])
 

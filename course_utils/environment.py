@@ -92,8 +92,10 @@ class EnvironmentReport:
             if check.advice:
                 line += f"  -> {check.advice}"
             lines.append(line)
-        verdict = "Everything the course needs is here." if self.ok else (
-            "Some things need attention (lines marked !!)."
+        verdict = (
+            "Everything the course needs is here."
+            if self.ok
+            else ("Some things need attention (lines marked !!).")
         )
         return "\n".join([*lines, verdict])
 
@@ -107,8 +109,10 @@ class EnvironmentReport:
             )
             for c in self.checks
         )
-        verdict = "Everything the course needs is here." if self.ok else (
-            "Some things need attention (rows marked &#10008;)."
+        verdict = (
+            "Everything the course needs is here."
+            if self.ok
+            else ("Some things need attention (rows marked &#10008;).")
         )
         return (
             "<table><thead><tr><th></th><th>item</th><th>found</th><th>advice</th>"
@@ -155,9 +159,7 @@ def _package_check(module: str, minimum: str, why: str) -> Check:
     try:
         mod = importlib.import_module(module)
     except ImportError:
-        return Check(
-            module, "missing", False, f"needed for {why}: run `pip install {pip_name}`"
-        )
+        return Check(module, "missing", False, f"needed for {why}: run `pip install {pip_name}`")
     version = getattr(mod, "__version__", None) or importlib.metadata.version(pip_name)
     if _version_tuple(version) < _version_tuple(minimum):
         return Check(

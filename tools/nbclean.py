@@ -58,9 +58,7 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell["id"] = f"cell-{index:03d}"
         if cell.cell_type == "code":
             cell.execution_count = None
-            cell.outputs = (
-                [_clean_output(out) for out in cell.outputs] if is_checked(cell) else []
-            )
+            cell.outputs = [_clean_output(out) for out in cell.outputs] if is_checked(cell) else []
         else:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
@@ -81,7 +79,10 @@ def refresh(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     return nb
 
