@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import os
 import platform
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -121,13 +122,14 @@ class EnvironmentReport:
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.21.0rc1"`` -> ``(2, 21, 0)``: the leading numeric release parts."""
     parts = []
     for piece in version.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = re.match(r"\d*", piece).group()
         if not digits:
             break
         parts.append(int(digits))
-        if not piece.isdigit():
+        if digits != piece:
             break
     return tuple(parts)
 
@@ -236,10 +238,11 @@ def setup(quiet: bool = True) -> None:
         Silence TensorFlow's informational logging.
     """
     import matplotlib as mpl
+    import matplotlib.style
 
     if quiet:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    mpl.style.use("tableau-colorblind10")
+    matplotlib.style.use("tableau-colorblind10")
     mpl.rcParams.update(
         {
             "figure.dpi": 100,

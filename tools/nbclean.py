@@ -3,7 +3,9 @@
 The course's policy (README, "Notebook outputs"): committed notebooks carry no
 outputs, except code cells marked ``# NBVAL_CHECK_OUTPUT``. The output stored
 for a marked cell is the reference that ``make test`` (nbval) requires a fresh
-run to reproduce. Execution counts and editor metadata are never committed.
+run to reproduce; such cells carry the constant execution count 1 (nbval skips
+cells without one). Other execution counts and editor metadata are never
+committed.
 
 Usage::
 
@@ -34,10 +36,15 @@ def is_checked(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and CHECK_MARKER in cell.get("source", "")
 
 
+#: nbval only compares cells that have an execution count, so checked cells
+#: keep a constant one; every other cell has none.
+CHECKED_EXECUTION_COUNT = 1
+
+
 def _clean_output(output: dict) -> dict:
     output = copy.deepcopy(output)
     if "execution_count" in output:
-        output["execution_count"] = None
+        output["execution_count"] = CHECKED_EXECUTION_COUNT
     output.get("metadata", {}).pop("execution", None)
     return output
 
@@ -57,8 +64,12 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if not cell.get("id"):
             cell["id"] = f"cell-{index:03d}"
         if cell.cell_type == "code":
-            cell.execution_count = None
-            cell.outputs = [_clean_output(out) for out in cell.outputs] if is_checked(cell) else []
+            if is_checked(cell):
+                cell.execution_count = CHECKED_EXECUTION_COUNT
+                cell.outputs = [_clean_output(out) for out in cell.outputs]
+            else:
+                cell.execution_count = None
+                cell.outputs = []
         else:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
