@@ -31,7 +31,8 @@ install: $(STAMP)
 
 lab: install
 	@echo "Opening JupyterLab on notebooks/00_welcome.ipynb; the URL with its token is printed below."
-	$(BIN)/jupyter lab notebooks/00_welcome.ipynb $(if $(NO_BROWSER),--no-browser,)
+	$(BIN)/jupyter lab notebooks/00_welcome.ipynb $(if $(NO_BROWSER),--no-browser,) \
+		$(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lint: install
 	$(BIN)/ruff check .
