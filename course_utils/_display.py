@@ -1,0 +1,123 @@
+"""Turning tables and small images into plain text, Markdown and HTML.
+
+The rich result objects of the course (pipeline trace, layer table, training
+and prediction traces) all render through these few functions, so they look
+alike in a terminal, in a Markdown cell and in Jupyter.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def shape_text(shape: Sequence[int | None], *, rows: bool = True) -> str:
+    """Write a shape the way the course does: ``1000 x 32x32x3``.
+
+    With ``rows`` the first axis is the number of rows (images); unknown
+    sizes are written ``None``.
+    """
+    parts = ["None" if s is None else str(int(s)) for s in shape]
+    if not parts:
+        return "scalar"
+    if rows and len(parts) > 1:
+        return f"{parts[0]} x {'x'.join(parts[1:])}"
+    return "x".join(parts)
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    """A compact number: ``0.123``, ``1.2e+03``, ``-`` for None or NaN."""
+    if value is None or not np.isfinite(value):
+        return "-" if value is None else str(value)
+    return f"{value:.{digits}g}"
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table with aligned columns."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(str(cell))) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table (``|`` in cells is escaped)."""
+
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)
+
+
+def html_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    raw_columns: Sequence[int] = (),
+    caption: str | None = None,
+) -> str:
+    """An HTML table; cells are escaped except in ``raw_columns`` (already HTML)."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            text = str(value) if i in raw_columns else html.escape(str(value))
+            cells.append(f'<td style="text-align:left">{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def display_image(image: np.ndarray) -> np.ndarray:
+    """Scale an image for display: float32 in [0, 1], channel axis dropped if single.
+
+    uint8 images are divided by 255; float images whose maximum is above 1
+    are taken to be on the 0-255 scale.
+    """
+    array = np.asarray(image, dtype=np.float32)
+    if np.issubdtype(np.asarray(image).dtype, np.integer) or (array.size and array.max() > 1.0):
+        array = array / 255.0
+    array = np.clip(array, 0.0, 1.0)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    return array
+
+
+def normalize_map(feature_map: np.ndarray) -> np.ndarray:
+    """Min-max scale one activation map to [0, 1] (a constant map becomes 0)."""
+    array = np.asarray(feature_map, dtype=np.float32)
+    low, high = float(array.min()), float(array.max())
+    if high - low < 1e-12:
+        return np.zeros_like(array)
+    return (array - low) / (high - low)
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """Encode an image (``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``) as a PNG data URI."""
+    from PIL import Image
+
+    array = np.round(display_image(image) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def img_tag(image: np.ndarray, *, height: int = 48, title: str = "") -> str:
+    """An ``<img>`` tag showing ``image`` enlarged without smoothing."""
+    alt = html.escape(title)
+    return (
+        f'<img src="{png_data_uri(image)}" alt="{alt}" title="{alt}" '
+        f'style="height:{height}px;image-rendering:pixelated;margin:1px">'
+    )

@@ -1,0 +1,162 @@
+"""Input checks shared by the pipeline, augmentation, model, plot and trace helpers.
+
+Every public helper calls these on entry, so that a wrong argument fails at
+once with a message that names the parameter, says what was expected and
+shows what was given, instead of failing deep inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def describe(value: Any) -> str:
+    """A short description of ``value`` for error messages."""
+    if value is None:
+        return "None"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def as_array(value: Any, name: str, what: str) -> np.ndarray:
+    """``np.asarray(value)`` with a TypeError for None and non-numeric data."""
+    if value is None:
+        raise TypeError(f"{name} must be {what}; got None")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be {what}; got {describe(value)} ({error})") from None
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be {what} with a numeric dtype; got dtype {array.dtype}")
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ValueError if a float array holds NaN or infinity."""
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s)")
+
+
+def as_images(
+    value: Any,
+    name: str = "images",
+    *,
+    batch: bool = True,
+    channels: tuple[int, ...] | None = (1, 3),
+    allow_gray: bool = True,
+) -> np.ndarray:
+    """Check an image or a batch of images and return it as a numpy array.
+
+    Parameters
+    ----------
+    value : array-like
+        One image ``(H, W, C)`` (``batch=False``) or a batch ``(N, H, W, C)``;
+        with ``allow_gray`` a missing channel axis (``(H, W)`` or ``(N, H, W)``)
+        is added. uint8 in 0-255 or floats in 0-255 (0-1 also fits).
+    name : str
+        Parameter name used in error messages.
+    batch : bool
+        Whether a batch (rank 4) or a single image (rank 3) is expected.
+    channels : tuple of int or None
+        Allowed channel counts; ``None`` accepts any.
+    allow_gray : bool
+        Accept images without a channel axis and add one.
+
+    Returns
+    -------
+    numpy.ndarray
+        The images with a channel axis, dtype unchanged.
+    """
+    rank = 4 if batch else 3
+    layout = "(N, H, W, C)" if batch else "(H, W, C)"
+    array = as_array(value, name, f"an image array of shape {layout}")
+    if allow_gray and array.ndim == rank - 1:
+        array = array[..., np.newaxis]
+    if array.ndim != rank:
+        raise ValueError(
+            f"{name} must have shape {layout} (rank {rank}); got shape {array.shape} "
+            f"(rank {array.ndim})"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {array.shape}")
+    if channels is not None and array.shape[-1] not in channels:
+        allowed = " or ".join(str(c) for c in channels)
+        raise ValueError(
+            f"{name} must have {allowed} channels in the last axis; got shape {array.shape} "
+            f"with {array.shape[-1]} channels"
+        )
+    check_finite(array, name)
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 255:
+        raise ValueError(
+            f"{name} must hold pixel values in 0-255 (uint8) or 0-1/0-255 (float); got values "
+            f"from {low:g} to {high:g}"
+        )
+    return array
+
+
+def as_labels(
+    value: Any, name: str = "labels", *, n: int | None = None, num_classes: int | None = None
+) -> np.ndarray:
+    """Check integer class labels and return them as an int64 vector ``(N,)``."""
+    array = as_array(value, name, "a vector of integer class labels")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,); got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.floating):
+        check_finite(array, name)
+        if not np.all(array == np.round(array)):
+            raise TypeError(f"{name} must hold whole-number class indices; got {array[:5]}...")
+    array = array.astype(np.int64)
+    if n is not None and array.shape[0] != n:
+        raise ValueError(f"{name} must have one label per image ({n}); got {array.shape[0]}")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} must be class indices >= 0; got {int(array.min())}")
+    if num_classes is not None and array.size and array.max() >= num_classes:
+        raise ValueError(
+            f"{name} must be below num_classes={num_classes}; got {int(array.max())}"
+        )
+    return array
+
+
+def as_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Check a whole number within ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {describe(value)}")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise ValueError(f"{name} must be >= {minimum}{upper}; got {value}")
+    return int(value)
+
+
+def as_fraction(
+    value: Any, name: str, *, upper: float = 1.0, meaning: str = "", inclusive: bool = True
+) -> float | None:
+    """Check an optional strength in ``[0, upper]``; ``None``/0/False return None."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number or None; got {describe(value)}")
+    value = float(value)
+    too_big = value > upper if inclusive else value >= upper
+    if not np.isfinite(value) or value < 0 or too_big:
+        bracket = "]" if inclusive else ")"
+        raise ValueError(f"{name} must be in [0, {upper:g}{bracket}{meaning}; got {value:g}")
+    return value or None
+
+
+def as_seed(value: Any, name: str = "seed") -> int | None:
+    """Check an optional integer seed."""
+    if value is None:
+        return None
+    return as_int(value, name, minimum=0)

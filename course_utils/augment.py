@@ -1,0 +1,704 @@
+"""Data augmentation with Keras preprocessing layers.
+
+:func:`make_augmenter` builds the course's augmenter: a ``keras.Sequential``
+of random flips, rotations, brightness changes and more, applied on the fly
+while training, so that the images on disk or in memory are never changed.
+:func:`plot_augmented` shows one image beside several random variants, and
+:func:`from_image_data_generator` translates the arguments of the legacy
+``ImageDataGenerator`` (which older tutorials use) into the equivalent layers
+and names the arguments that have no equivalent.
+
+Value ranges: the augmenter works on images on the 0-255 scale (uint8 images
+cast to float32), which is what the course pipeline feeds it; the model's own
+``Rescaling`` layer maps pixels to 0-1 afterwards. Brightness and contrast
+are therefore set up with ``value_range=(0, 255)``.
+
+Reproducibility: :func:`apply_augmenter` draws every random number from a
+seed that you pass, instead of from the layers' internal state, so the same
+seed gives the same augmented images, also inside a parallel ``tf.data`` map.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
+
+from course_utils import _display
+from course_utils._validation import as_fraction, as_images, as_int, as_seed, describe
+
+__all__ = [
+    "LEGACY_ARGUMENTS",
+    "LegacyTranslation",
+    "apply_augmenter",
+    "augmented_variants",
+    "from_image_data_generator",
+    "make_augmenter",
+    "plot_augmented",
+]
+
+FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+#: Every argument of the legacy ``ImageDataGenerator`` (Keras 2 /
+#: ``tf_keras.preprocessing.image``), in its signature order.
+LEGACY_ARGUMENTS: tuple[str, ...] = (
+    "featurewise_center",
+    "samplewise_center",
+    "featurewise_std_normalization",
+    "samplewise_std_normalization",
+    "zca_whitening",
+    "zca_epsilon",
+    "rotation_range",
+    "width_shift_range",
+    "height_shift_range",
+    "brightness_range",
+    "shear_range",
+    "zoom_range",
+    "channel_shift_range",
+    "fill_mode",
+    "cval",
+    "horizontal_flip",
+    "vertical_flip",
+    "rescale",
+    "preprocessing_function",
+    "data_format",
+    "validation_split",
+    "interpolation_order",
+    "dtype",
+)
+
+
+def make_augmenter(
+    flip: str | None = "horizontal",
+    rotation: float | None = 0.1,
+    brightness: float | None = 0.2,
+    zoom: float | None = None,
+    contrast: float | None = None,
+    translation: float | None = None,
+    seed: int | None = None,
+    fill_mode: str = "reflect",
+) -> keras.Sequential:
+    """Build the course's augmenter from Keras preprocessing layers.
+
+    The layers are random only when called with ``training=True`` (inside
+    ``model.fit`` or :func:`apply_augmenter`); at prediction time they pass
+    images through unchanged. ``None`` or ``0`` switches a transform off.
+
+    Parameters
+    ----------
+    flip : {"horizontal", "vertical", "horizontal_and_vertical"} or None
+        Random mirror images (``keras.layers.RandomFlip``).
+    rotation : float or None
+        Largest rotation as a fraction of a full turn, in [0, 1]: 0.1 turns
+        each image by a random angle in [-36, 36] degrees
+        (``keras.layers.RandomRotation``).
+    brightness : float or None
+        Largest brightness shift as a fraction of the 0-255 range, in [0, 1]:
+        0.2 adds a random value in [-51, 51] to every pixel, then clips to
+        0-255 (``keras.layers.RandomBrightness`` with ``value_range=(0, 255)``).
+    zoom : float or None
+        Largest zoom in or out as a fraction of the size, in [0, 1)
+        (``keras.layers.RandomZoom``).
+    contrast : float or None
+        Largest contrast change, in [0, 1]: the contrast is scaled by a random
+        factor in [1 - contrast, 1 + contrast] (``keras.layers.RandomContrast``).
+    translation : float or None
+        Largest shift as a fraction of height and width, in [0, 1]
+        (``keras.layers.RandomTranslation``).
+    seed : int or None
+        Seed of the layers' own random state (layer ``i`` gets ``seed + i``).
+        :func:`apply_augmenter` and the course pipeline pass their own seeds.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}
+        How rotation, zoom and translation fill the pixels they uncover.
+
+    Returns
+    -------
+    keras.Sequential
+        Named ``"augmentation"``; maps float images ``(N, H, W, C)`` on the
+        0-255 scale to augmented float32 images of the same shape. With every
+        transform switched off it has no layers and leaves images unchanged.
+
+    Examples
+    --------
+    >>> augmenter = make_augmenter(flip="horizontal", rotation=0.1, brightness=0.2, seed=0)
+    >>> [layer.__class__.__name__ for layer in augmenter.layers]
+    ['RandomFlip', 'RandomRotation', 'RandomBrightness']
+    """
+    if flip is not None and flip is not False and flip not in FLIP_MODES:
+        raise ValueError(f"flip must be one of {FLIP_MODES} or None; got {flip!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}; got {fill_mode!r}")
+    rotation = as_fraction(rotation, "rotation", meaning=" (fraction of a full turn)")
+    brightness = as_fraction(brightness, "brightness", meaning=" (fraction of 0-255)")
+    zoom = as_fraction(zoom, "zoom", meaning=" (fraction of the size)", inclusive=False)
+    contrast = as_fraction(contrast, "contrast")
+    translation = as_fraction(translation, "translation", meaning=" (fraction of the size)")
+    seed = as_seed(seed)
+
+    def layer_seed() -> int | None:
+        return None if seed is None else seed + len(layers)
+
+    layers: list[keras.layers.Layer] = []
+    if flip:
+        layers.append(keras.layers.RandomFlip(flip, seed=layer_seed(), name="flip"))
+    if rotation:
+        layers.append(
+            keras.layers.RandomRotation(
+                rotation, fill_mode=fill_mode, seed=layer_seed(), name="rotation"
+            )
+        )
+    if zoom:
+        layers.append(
+            keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=layer_seed(), name="zoom")
+        )
+    if translation:
+        layers.append(
+            keras.layers.RandomTranslation(
+                translation, translation, fill_mode=fill_mode, seed=layer_seed(), name="translation"
+            )
+        )
+    if brightness:
+        layers.append(
+            keras.layers.RandomBrightness(
+                brightness, value_range=(0, 255), seed=layer_seed(), name="brightness"
+            )
+        )
+    if contrast:
+        layers.append(
+            keras.layers.RandomContrast(
+                contrast, value_range=(0, 255), seed=layer_seed(), name="contrast"
+            )
+        )
+    return keras.Sequential(layers, name="augmentation")
+
+
+class _CountingSeed(keras.random.SeedGenerator):
+    """A stateless stand-in for ``keras.random.SeedGenerator``.
+
+    Keras random ops draw seeds with ``generator.next()``. This one returns
+    ``base + [0, k]`` for the ``k``-th draw, computed from a seed tensor, so
+    no variable is read or written: the result depends only on the seed,
+    which keeps parallel ``tf.data`` maps reproducible. (The parent's
+    ``__init__`` is skipped on purpose: it would create a state variable.)
+    """
+
+    def __init__(self, seed: tf.Tensor) -> None:  # noqa: D107
+        self.name = "counting_seed"
+        self._base = tf.cast(seed, tf.int64)
+        self._draws = 0
+
+    def next(self, ordered: bool = True) -> tf.Tensor:  # noqa: ARG002
+        self._draws += 1
+        return self._base + tf.constant([0, self._draws], dtype=tf.int64)
+
+
+def _flat_layers(augmenter: keras.layers.Layer) -> list[keras.layers.Layer]:
+    if isinstance(augmenter, keras.Sequential):
+        return [leaf for layer in augmenter.layers for leaf in _flat_layers(layer)]
+    return [augmenter]
+
+
+def _seed_tensor(seed: int | tf.Tensor) -> tf.Tensor:
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return tf.constant([int(seed), 0], dtype=tf.int64)
+    seed = tf.convert_to_tensor(seed)
+    if seed.shape.rank != 1 or seed.shape[0] != 2 or not seed.dtype.is_integer:
+        raise ValueError(f"seed must be an int or an integer tensor of shape (2,); got {seed}")
+    return seed
+
+
+def apply_augmenter(
+    augmenter: keras.layers.Layer | None,
+    images: Any,
+    seed: int | tf.Tensor | None = None,
+) -> tf.Tensor:
+    """Augment a batch in training mode, reproducibly when a seed is given.
+
+    Works eagerly and inside ``tf.data`` (graph) functions; this is what the
+    course pipeline calls in its ``map`` step.
+
+    Parameters
+    ----------
+    augmenter : keras.layers.Layer or None
+        A layer or a ``keras.Sequential`` of layers, e.g. from
+        :func:`make_augmenter`. ``None`` only casts to float32.
+    images : tensor or array, shape (N, H, W, C)
+        Images on the 0-255 scale, any numeric dtype (cast to float32).
+    seed : int, int tensor of shape (2,), or None
+        With a seed, Keras image preprocessing layers take their random
+        numbers from it (same seed, same result). Other layers, and every
+        layer when ``seed`` is None, are called with ``training=True`` and use
+        their own random state.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 augmented images, shape ``(N, H', W', C)`` (``H', W'`` differ
+        from ``H, W`` only if the augmenter crops or resizes).
+
+    Examples
+    --------
+    >>> images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    >>> apply_augmenter(make_augmenter(), images, seed=0).shape
+    TensorShape([2, 8, 8, 3])
+    """
+    if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
+        raise TypeError(
+            f"augmenter must be a keras Layer/Sequential or None; got {describe(augmenter)}"
+        )
+    x = tf.cast(images, tf.float32)
+    if augmenter is None:
+        return x
+    generator = None if seed is None else _CountingSeed(_seed_tensor(seed))
+    for layer in _flat_layers(augmenter):
+        stateless = hasattr(layer, "get_random_transformation") and hasattr(
+            layer, "transform_images"
+        )
+        if generator is None or not stateless:
+            x = tf.cast(layer(x, training=True), tf.float32)
+            continue
+        backend = getattr(layer, "backend", None)
+        switch = hasattr(backend, "set_backend")
+        if switch:
+            backend.set_backend("tensorflow")
+        try:
+            transformation = layer.get_random_transformation(x, training=True, seed=generator)
+            x = tf.cast(layer.transform_images(x, transformation, training=True), tf.float32)
+        finally:
+            if switch:
+                backend.reset()
+    return x
+
+
+def augmented_variants(
+    image: Any, augmenter: keras.layers.Layer | None, n: int = 8, seed: int = 0
+) -> np.ndarray:
+    """Return ``n`` random variants of one image (the pure part of :func:`plot_augmented`).
+
+    Parameters
+    ----------
+    image : array-like, shape (H, W, C) or (H, W)
+        uint8 or float image on the 0-255 scale.
+    augmenter : keras.layers.Layer or None
+        E.g. from :func:`make_augmenter`.
+    n : int
+        Number of variants, at least 1.
+    seed : int
+        Same seed, same variants.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array ``(n, H, W, C)`` on the 0-255 scale.
+
+    Examples
+    --------
+    >>> image = np.full((8, 8, 3), 100, dtype=np.uint8)
+    >>> augmented_variants(image, make_augmenter(), n=4).shape
+    (4, 8, 8, 3)
+    """
+    image = as_images(image, "image", batch=False, channels=None)
+    n = as_int(n, "n", minimum=1)
+    seed = as_seed(seed)
+    batch = np.repeat(image[np.newaxis], n, axis=0)
+    return np.asarray(apply_augmenter(augmenter, batch, seed=seed))
+
+
+def plot_augmented(
+    image: Any,
+    augmenter: keras.layers.Layer | None,
+    n: int = 8,
+    seed: int = 0,
+    fig: Figure | None = None,
+    ncols: int | None = None,
+) -> Figure:
+    """Show the original image beside ``n`` random variants.
+
+    Parameters
+    ----------
+    image : array-like, shape (H, W, C) or (H, W)
+        uint8 or float image on the 0-255 scale.
+    augmenter : keras.layers.Layer or None
+        E.g. from :func:`make_augmenter`.
+    n : int
+        Number of variants.
+    seed : int
+        Same seed, same picture.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first); a new one by default.
+    ncols : int, optional
+        Images per row; by default all on one row up to 9 images.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``n + 1`` image axes titled ``"original"``, ``"variant 1"``, ...
+
+    Examples
+    --------
+    >>> image = np.full((8, 8, 3), 100, dtype=np.uint8)
+    >>> len(plot_augmented(image, make_augmenter(), n=3).axes)
+    4
+    """
+    variants = augmented_variants(image, augmenter, n=n, seed=seed)
+    original = as_images(image, "image", batch=False, channels=None)
+    total = len(variants) + 1
+    ncols = min(total, 9) if ncols is None else as_int(ncols, "ncols")
+    nrows = math.ceil(total / ncols)
+    fig = _fresh_figure(fig, (1.6 * ncols, 1.8 * nrows))
+    panels = [("original", original)] + [
+        (f"variant {i + 1}", variant) for i, variant in enumerate(variants)
+    ]
+    for i, (title, picture) in enumerate(panels):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        shown = _display.display_image(np.clip(picture, 0, 255) / 255.0)
+        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    return fig
+
+
+def _fresh_figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
+    fig.clear()
+    return fig
+
+
+@dataclass
+class LegacyTranslation:
+    """Keras layers equivalent to a legacy ``ImageDataGenerator`` configuration.
+
+    Attributes
+    ----------
+    augmenter : keras.Sequential
+        The equivalent preprocessing layers (named ``"augmentation"``).
+    mapping : dict of str to str
+        Legacy argument -> the Keras layer (as code) that now does its job.
+    notes : dict of str to str
+        Legacy argument -> how its value was converted, and where the layer
+        only approximates the old behaviour.
+    unsupported : dict of str to str
+        Legacy argument -> why it has no layer equivalent and what to do instead.
+    """
+
+    augmenter: keras.Sequential
+    mapping: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    unsupported: dict[str, str] = field(default_factory=dict)
+
+    def _rows(self) -> list[tuple[str, str, str]]:
+        rows = [(arg, code, self.notes.get(arg, "")) for arg, code in self.mapping.items()]
+        rows += [(arg, "no equivalent", reason) for arg, reason in self.unsupported.items()]
+        return rows
+
+    def to_markdown(self) -> str:
+        """The translation as a Markdown table."""
+        return _display.markdown_table(("ImageDataGenerator", "Keras layers", "note"), self._rows())
+
+    def __str__(self) -> str:
+        if not self._rows():
+            return "No augmentation arguments given: the augmenter has no layers."
+        return _display.text_table(("ImageDataGenerator", "Keras layers", "note"), self._rows())
+
+    def _repr_html_(self) -> str:
+        return _display.html_table(
+            ("ImageDataGenerator", "Keras layers", "note"),
+            self._rows(),
+            caption=f"{len(self.mapping)} argument(s) translated, "
+            f"{len(self.unsupported)} without an equivalent",
+        )
+
+    def __repr__(self) -> str:
+        layers = ", ".join(layer.__class__.__name__ for layer in self.augmenter.layers)
+        return (
+            f"LegacyTranslation(layers=[{layers}], mapped={sorted(self.mapping)}, "
+            f"unsupported={sorted(self.unsupported)})"
+        )
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {describe(value)}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value:g}")
+    return value
+
+
+def _pair(value: Any, name: str) -> tuple[float, float]:
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
+        low, high = (_number(v, name) for v in value)
+        if low > high:
+            raise ValueError(f"{name} must be [lower, upper] with lower <= upper; got {value}")
+        return low, high
+    raise ValueError(f"{name} must be a pair [lower, upper]; got {describe(value)}")
+
+
+def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
+    """Translate legacy ``ImageDataGenerator`` arguments into Keras preprocessing layers.
+
+    Arguments left at their legacy default (0, False, None) are skipped.
+
+    ======================  ==========================================================
+    legacy argument         Keras layer
+    ======================  ==========================================================
+    rotation_range=20       ``RandomRotation(20 / 360)`` (degrees -> fraction of a turn)
+    width_shift_range=0.1   ``RandomTranslation(width_factor=0.1)`` (fractions only)
+    height_shift_range=0.1  ``RandomTranslation(height_factor=0.1)``
+    shear_range=10          ``RandomShear(x_factor=tan(10 degrees))``, at most 45 degrees
+    zoom_range=0.2          ``RandomZoom((-0.2, 0.2), (-0.2, 0.2))``
+    horizontal_flip=True    ``RandomFlip("horizontal")`` (and ``vertical_flip``)
+    brightness_range=[a,b]  ``RandomBrightness((a - 1, b - 1))``, approximate: it adds
+                            a shift where the legacy argument multiplied
+    channel_shift_range=r   ``RandomBrightness(r / 255)`` (one random shift per image)
+    fill_mode, cval         ``fill_mode``/``fill_value`` of the geometric layers
+    interpolation_order     0 -> ``"nearest"``, 1 -> ``"bilinear"``
+    rescale=1/255           ``Rescaling(1/255)``, last (after the random layers)
+    ======================  ==========================================================
+
+    Normalisation from data statistics (``featurewise_*``, ``zca_*``), per-image
+    standardisation (``samplewise_*``), ``preprocessing_function`` and
+    ``validation_split`` have no preprocessing-layer equivalent; they are
+    listed in ``unsupported`` with what to use instead.
+
+    Parameters
+    ----------
+    **legacy_kwargs
+        Any arguments of ``ImageDataGenerator`` (see :data:`LEGACY_ARGUMENTS`).
+
+    Returns
+    -------
+    LegacyTranslation
+        ``.augmenter`` (``keras.Sequential``), ``.mapping``, ``.notes`` and
+        ``.unsupported``; shows itself as a table.
+
+    Raises
+    ------
+    TypeError
+        For an argument ``ImageDataGenerator`` does not have.
+    ValueError
+        For a value ``ImageDataGenerator`` would reject (e.g. a negative range).
+
+    Examples
+    --------
+    >>> result = from_image_data_generator(rotation_range=40, horizontal_flip=True,
+    ...                                    featurewise_center=True)
+    >>> [layer.__class__.__name__ for layer in result.augmenter.layers]
+    ['RandomFlip', 'RandomRotation']
+    >>> sorted(result.unsupported)
+    ['featurewise_center']
+    """
+    unknown = sorted(set(legacy_kwargs) - set(LEGACY_ARGUMENTS))
+    if unknown:
+        raise TypeError(
+            f"ImageDataGenerator has no argument(s) {unknown}; its arguments are "
+            f"{', '.join(LEGACY_ARGUMENTS)}"
+        )
+    kw = {name: legacy_kwargs.get(name) for name in LEGACY_ARGUMENTS}
+    mapping: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    unsupported: dict[str, str] = {}
+
+    fill_mode = "nearest" if kw["fill_mode"] is None else kw["fill_mode"]
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}; got {fill_mode!r}")
+    cval = 0.0 if kw["cval"] is None else _number(kw["cval"], "cval")
+    interpolation = "bilinear"
+    order = kw["interpolation_order"]
+    if order is not None and order != 1:
+        if order == 0:
+            interpolation = "nearest"
+        else:
+            unsupported["interpolation_order"] = (
+                f"order {order} has no layer equivalent; layers offer 0 (nearest) and "
+                "1 (bilinear), which is used"
+            )
+    geometry = {"fill_mode": fill_mode, "fill_value": cval, "interpolation": interpolation}
+    geometry_names: list[str] = []
+    layers: list[keras.layers.Layer] = []
+
+    flips = [m for m in ("horizontal", "vertical") if kw[f"{m}_flip"]]
+    if flips:
+        mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
+        layers.append(keras.layers.RandomFlip(mode, name="flip"))
+        for m in flips:
+            mapping[f"{m}_flip"] = f'RandomFlip("{mode}")'
+
+    if kw["rotation_range"]:
+        degrees = _number(kw["rotation_range"], "rotation_range")
+        factor = degrees / 360.0
+        if factor > 1:
+            raise ValueError(f"rotation_range must be at most 360 degrees; got {degrees:g}")
+        layers.append(keras.layers.RandomRotation(factor, name="rotation", **geometry))
+        mapping["rotation_range"] = f"RandomRotation({factor:.4g})"
+        notes["rotation_range"] = f"{degrees:g} degrees = {factor:.4g} of a full turn"
+        geometry_names.append("RandomRotation")
+
+    shifts: dict[str, float] = {}
+    for axis in ("width", "height"):
+        name = f"{axis}_shift_range"
+        value = kw[name]
+        if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and not value):
+            continue
+        if isinstance(value, (list, tuple, np.ndarray)):
+            unsupported[name] = (
+                "a list of allowed shifts has no layer equivalent; give the largest shift "
+                "as a fraction of the size instead"
+            )
+            continue
+        value = _number(value, name)
+        if value >= 1:
+            unsupported[name] = (
+                f"{value:g} is a shift in pixels, which depends on the image size; give it as a "
+                f"fraction of the {axis} instead (e.g. 4 pixels of 32 -> 0.125)"
+            )
+            continue
+        shifts[axis] = value
+    if shifts:
+        layers.append(
+            keras.layers.RandomTranslation(
+                shifts.get("height", 0.0), shifts.get("width", 0.0), name="translation", **geometry
+            )
+        )
+        code = (
+            f"RandomTranslation(height_factor={shifts.get('height', 0.0):g}, "
+            f"width_factor={shifts.get('width', 0.0):g})"
+        )
+        for axis in shifts:
+            mapping[f"{axis}_shift_range"] = code
+        geometry_names.append("RandomTranslation")
+
+    if kw["shear_range"]:
+        degrees = _number(kw["shear_range"], "shear_range")
+        if degrees > 45:
+            unsupported["shear_range"] = (
+                f"{degrees:g} degrees is beyond RandomShear's largest shear (45 degrees)"
+            )
+        else:
+            factor = math.tan(math.radians(degrees))
+            layers.append(keras.layers.RandomShear(x_factor=factor, name="shear", **geometry))
+            mapping["shear_range"] = f"RandomShear(x_factor={factor:.4g})"
+            notes["shear_range"] = (
+                f"{degrees:g} degrees -> a shear of tan({degrees:g} degrees) = {factor:.4g} "
+                "of the image, in a random direction"
+            )
+            geometry_names.append("RandomShear")
+
+    if kw["zoom_range"] is not None and (
+        isinstance(kw["zoom_range"], (list, tuple, np.ndarray)) or kw["zoom_range"]
+    ):
+        value = kw["zoom_range"]
+        if isinstance(value, (list, tuple, np.ndarray)):
+            low, high = _pair(value, "zoom_range")
+        else:
+            z = _number(value, "zoom_range")
+            low, high = 1 - z, 1 + z
+        if low <= 0:
+            raise ValueError(f"zoom_range must keep zoom factors above 0; got {value}")
+        if (low, high) != (1.0, 1.0):
+            span = (low - 1, min(high - 1, 1.0))
+            layers.append(keras.layers.RandomZoom(span, span, name="zoom", **geometry))
+            mapping["zoom_range"] = f"RandomZoom(({span[0]:.3g}, {span[1]:.3g}))"
+            notes["zoom_range"] = (
+                f"legacy factors {low:g}-{high:g} (above 1 shows a smaller image) -> Keras "
+                f"{span[0]:.3g} to {span[1]:.3g} (positive zooms out), height and width "
+                "drawn separately as before"
+            )
+            geometry_names.append("RandomZoom")
+
+    if kw["brightness_range"] is not None:
+        low, high = _pair(kw["brightness_range"], "brightness_range")
+        span = (max(low - 1, -1.0), min(high - 1, 1.0))
+        layers.append(keras.layers.RandomBrightness(span, value_range=(0, 255), name="brightness"))
+        mapping["brightness_range"] = (
+            f"RandomBrightness(({span[0]:.3g}, {span[1]:.3g}), value_range=(0, 255))"
+        )
+        notes["brightness_range"] = (
+            "approximate: the legacy argument multiplied pixels by a factor in "
+            f"[{low:g}, {high:g}]; RandomBrightness adds a shift of {span[0]:.3g} to "
+            f"{span[1]:.3g} of the 0-255 range"
+        )
+
+    if kw["channel_shift_range"]:
+        shift = _number(kw["channel_shift_range"], "channel_shift_range")
+        factor = min(shift / 255.0, 1.0)
+        layers.append(
+            keras.layers.RandomBrightness(factor, value_range=(0, 255), name="channel_shift")
+        )
+        mapping["channel_shift_range"] = f"RandomBrightness({factor:.4g}, value_range=(0, 255))"
+        notes["channel_shift_range"] = (
+            f"a random shift of up to {shift:g} pixel values, the same for all channels "
+            "of an image, as before"
+        )
+
+    if kw["rescale"]:
+        scale = kw["rescale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
+            raise TypeError(f"rescale must be a number; got {describe(scale)}")
+        scale = float(scale)
+        layers.append(keras.layers.Rescaling(scale, name="rescale"))
+        inverse = round(1 / scale) if scale else 0
+        shown = f"1/{inverse}" if inverse and abs(1 / scale - inverse) < 1e-6 else f"{scale:.4g}"
+        mapping["rescale"] = f"Rescaling({shown})"
+        notes["rescale"] = (
+            "placed after the random layers, as before; the course model already starts "
+            "with Rescaling(1/255), so do not rescale twice"
+        )
+
+    if geometry_names:
+        targets = ", ".join(geometry_names)
+        if kw["fill_mode"] is not None:
+            mapping["fill_mode"] = f"fill_mode={fill_mode!r} on {targets}"
+        if kw["cval"]:
+            mapping["cval"] = f"fill_value={cval:g} on {targets}"
+            if fill_mode != "constant":
+                notes["cval"] = "only used when fill_mode='constant', as before"
+        if order == 0:
+            mapping["interpolation_order"] = f"interpolation='nearest' on {targets}"
+    else:
+        for name in ("fill_mode", "cval"):
+            if kw[name] is not None and kw[name] != 0:
+                notes[name] = "no rotation, shift, shear or zoom to apply it to"
+
+    reasons = {
+        "featurewise_center": "needs the mean of the training set: use "
+        "keras.layers.Normalization and adapt() it on the training images",
+        "featurewise_std_normalization": "needs the statistics of the training set: use "
+        "keras.layers.Normalization and adapt() it on the training images",
+        "samplewise_center": "per-image centring has no layer; use a Lambda layer with "
+        "x - mean(x) or tf.image.per_image_standardization",
+        "samplewise_std_normalization": "per-image standardisation has no layer; use "
+        "tf.image.per_image_standardization in the pipeline",
+        "zca_whitening": "no layer equivalent; ZCA whitening is rarely used with CNNs today",
+        "preprocessing_function": "call your function in the tf.data map step or wrap it "
+        "in a keras.layers.Lambda",
+        "validation_split": "split the data instead, e.g. with "
+        "keras.utils.image_dataset_from_directory(validation_split=..., subset=...)",
+    }
+    for name, reason in reasons.items():
+        if kw[name]:
+            unsupported[name] = reason
+    if kw["zca_epsilon"] is not None and kw["zca_whitening"]:
+        unsupported["zca_epsilon"] = "belongs to zca_whitening, which has no equivalent"
+    if kw["data_format"] not in (None, "channels_last"):
+        unsupported["data_format"] = (
+            f"{kw['data_format']!r}: the course's layers use channels_last (N, H, W, C)"
+        )
+    if kw["dtype"] is not None:
+        notes["dtype"] = "ignored: the layers compute in float32"
+
+    return LegacyTranslation(
+        augmenter=keras.Sequential(layers, name="augmentation"),
+        mapping=mapping,
+        notes=notes,
+        unsupported=unsupported,
+    )

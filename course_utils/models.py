@@ -1,0 +1,475 @@
+"""The course's CNN and a readable table of any Keras model's layers.
+
+:func:`build_course_cnn` builds the small convolutional network the course
+trains: rescale, two blocks of 3x3 convolution and 2x2 max pooling, flatten,
+a hidden dense layer and a softmax output. For a 64x64x3 input the shapes run
+62 -> 31 -> 29 -> 14 -> 12544 -> 128 -> 10.
+
+:func:`layer_table` lists the layers of any built Keras model with their
+output shapes and parameter counts (the same as ``model.summary()``) and one
+phrase on what each layer does.
+
+The private helpers at the end (finding layers, preparing one image for a
+model) are shared by :mod:`course_utils.plots` and :mod:`course_utils.trace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from course_utils import _display
+from course_utils._validation import as_fraction, as_images, as_int, describe
+
+__all__ = ["LayerRow", "LayerTable", "build_course_cnn", "describe_layer", "layer_table"]
+
+
+def build_course_cnn(
+    input_shape: Sequence[int] = (64, 64, 3),
+    num_classes: int = 10,
+    augmenter: keras.layers.Layer | None = None,
+    dropout: float | None = None,
+) -> keras.Sequential:
+    """Build and compile the course's CNN.
+
+    The layers, in order: (``augmenter``), ``Rescaling(1/255)``,
+    ``Conv2D(32, 3x3, relu)``, ``MaxPooling2D(2x2)``, ``Conv2D(64, 3x3, relu)``,
+    ``MaxPooling2D(2x2)``, ``Flatten``, ``Dense(128, relu)``, (``Dropout``),
+    ``Dense(num_classes, softmax)``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(H, W, C)`` of the input images, H and W at least 10 (two rounds
+        of 3x3 convolution and 2x2 pooling must leave at least 1x1).
+    num_classes : int
+        Number of classes (at least 2); the output has one probability each.
+    augmenter : keras.layers.Layer, optional
+        Augmentation layers (e.g. from :func:`course_utils.augment.make_augmenter`)
+        placed first, as one nested layer; random only while training.
+    dropout : float, optional
+        Dropout rate in [0, 1) before the output layer; None or 0 for none.
+
+    Returns
+    -------
+    keras.Sequential
+        Named ``"course_cnn"``; takes images ``(N, H, W, C)`` on the 0-255 scale
+        (uint8 or float) and returns float32 probabilities ``(N, num_classes)``.
+        Compiled with Adam, ``sparse_categorical_crossentropy`` and accuracy.
+
+    Examples
+    --------
+    >>> model = build_course_cnn((64, 64, 3), num_classes=10)
+    >>> model.output_shape
+    (None, 10)
+    >>> model.count_params()
+    1626442
+    """
+    shape = _check_input_shape(input_shape)
+    num_classes = as_int(num_classes, "num_classes", minimum=2)
+    rate = as_fraction(dropout, "dropout", meaning=" (dropout rate)", inclusive=False)
+    if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
+        raise TypeError(
+            f"augmenter must be a keras Layer (e.g. from make_augmenter) or None; "
+            f"got {describe(augmenter)}"
+        )
+    layers: list[Any] = [keras.Input(shape=shape, name="image")]
+    if augmenter is not None and not (
+        isinstance(augmenter, keras.Sequential) and not augmenter.layers
+    ):
+        layers.append(augmenter)
+    layers += [
+        keras.layers.Rescaling(1.0 / 255, name="rescale"),
+        keras.layers.Conv2D(32, 3, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool1"),
+        keras.layers.Conv2D(64, 3, activation="relu", name="conv2"),
+        keras.layers.MaxPooling2D(2, name="pool2"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(128, activation="relu", name="dense"),
+    ]
+    if rate:
+        layers.append(keras.layers.Dropout(rate, name="dropout"))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", name="probabilities"))
+    model = keras.Sequential(layers, name="course_cnn")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
+        raise ValueError(
+            f"input_shape must be (height, width, channels); got {describe(input_shape)}"
+        )
+    for value in input_shape:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(
+                f"input_shape must hold positive ints (height, width, channels); got {input_shape}"
+            )
+    height, width, channels = (int(v) for v in input_shape)
+    if height < 10 or width < 10:
+        raise ValueError(
+            f"input_shape must be at least 10x10 for two conv+pool blocks; got {height}x{width}"
+        )
+    return height, width, channels
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer in a :class:`LayerTable`.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name, as in ``model.summary()``.
+    type : str
+        The layer's class name, e.g. ``"Conv2D"``.
+    output_shape : str
+        As ``model.summary()`` writes it, e.g. ``"(None, 62, 62, 32)"``.
+    params : int
+        Number of weights (trainable and not).
+    description : str
+        One phrase on what the layer does.
+    """
+
+    name: str
+    type: str
+    output_shape: str
+    params: int
+    description: str
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """The layers of a model: :func:`layer_table`'s result.
+
+    Attributes
+    ----------
+    model_name : str
+    rows : list of LayerRow
+    total_params, trainable_params : int
+    """
+
+    model_name: str
+    rows: list[LayerRow] = field(default_factory=list)
+    total_params: int = 0
+    trainable_params: int = 0
+
+    _HEADERS = ("Layer", "Type", "Output shape", "Params", "What it does")
+
+    def _cells(self) -> list[tuple[str, str, str, str, str]]:
+        return [(r.name, r.type, r.output_shape, f"{r.params:,}", r.description) for r in self.rows]
+
+    def _footer(self) -> str:
+        return (
+            f"Total params: {self.total_params:,} "
+            f"(trainable: {self.trainable_params:,}, "
+            f"non-trainable: {self.total_params - self.trainable_params:,})"
+        )
+
+    def to_markdown(self) -> str:
+        """The table in Markdown, followed by the parameter totals."""
+        return _display.markdown_table(self._HEADERS, self._cells()) + f"\n\n{self._footer()}"
+
+    def __str__(self) -> str:
+        return (
+            f"Model {self.model_name!r}\n"
+            + _display.text_table(self._HEADERS, self._cells())
+            + f"\n{self._footer()}"
+        )
+
+    def _repr_html_(self) -> str:
+        return _display.html_table(
+            self._HEADERS, self._cells(), caption=f"{self.model_name}: {self._footer()}"
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def layer_table(model: keras.Model) -> LayerTable:
+    """List a built Keras model's layers, in the order of ``model.summary()``.
+
+    Works for Sequential and Functional models (Functional models start with
+    their ``InputLayer``, as in the summary); nested models are one row.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model (created with ``keras.Input``, or after ``model.build``
+        or a first call).
+
+    Returns
+    -------
+    LayerTable
+        One :class:`LayerRow` per layer; shows itself as a table.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a Keras model.
+    ValueError
+        If the model is not built yet.
+
+    Examples
+    --------
+    >>> table = layer_table(build_course_cnn((64, 64, 3)))
+    >>> [row.output_shape for row in table.rows][1:4]
+    ['(None, 62, 62, 32)', '(None, 31, 31, 32)', '(None, 29, 29, 64)']
+    """
+    _check_model(model)
+    if not model.built:
+        raise ValueError(
+            f"model {model.name!r} is not built yet, so its shapes are unknown; start it with "
+            "keras.Input(shape=...), or call model.build((None, H, W, C)) first"
+        )
+    rows = [
+        LayerRow(
+            name=layer.name,
+            type=layer.__class__.__name__,
+            output_shape=_output_shape_text(layer),
+            params=int(layer.count_params()) if layer.built else 0,
+            description=describe_layer(layer),
+        )
+        for layer in model.layers
+    ]
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return LayerTable(
+        model_name=model.name,
+        rows=rows,
+        total_params=int(model.count_params()),
+        trainable_params=trainable,
+    )
+
+
+def _output_shape_text(layer: keras.layers.Layer) -> str:
+    try:
+        outputs = layer.output
+    except (AttributeError, ValueError):
+        return "?"
+    shapes = [
+        "(" + ", ".join("None" if s is None else str(s) for s in tensor.shape) + ")"
+        for tensor in keras.tree.flatten(outputs)
+    ]
+    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+
+
+def _pair_text(value: Any) -> str:
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    return "x".join(str(v) for v in values)
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None) or str(activation)
+    return "" if name in ("linear", "None") else name
+
+
+def describe_layer(layer: keras.layers.Layer) -> str:
+    """One phrase on what a Keras layer does, filled in from its settings.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+
+    Returns
+    -------
+    str
+        E.g. ``"32 filters of 3x3 slide over the input and detect local
+        patterns; relu"`` for ``Conv2D(32, 3, activation="relu")``.
+
+    Examples
+    --------
+    >>> describe_layer(keras.layers.MaxPooling2D(2))
+    'keeps the largest value of each 2x2 window: halves height and width'
+    """
+    L = keras.layers
+    kind = layer.__class__.__name__
+    act = _activation_name(layer)
+    then = f"; {act}" if act else ""
+    if isinstance(layer, keras.Model):
+        inner = [sub.__class__.__name__ for sub in layer.layers]
+        if inner and all(name.startswith("Random") for name in inner):
+            names = ", ".join(name.removeprefix("Random").lower() for name in inner)
+            return f"random augmentation ({names}), active only while training"
+        return f"a nested model of {len(inner)} layers"
+    if isinstance(layer, L.InputLayer):
+        return "receives the input images"
+    if isinstance(layer, L.Rescaling):
+        scale = float(np.asarray(layer.scale))
+        offset = float(np.asarray(layer.offset))
+        if abs(scale - 1 / 255) < 1e-9 and offset == 0:
+            return "scales pixels from 0-255 to 0-1"
+        return f"multiplies pixels by {scale:.4g} and adds {offset:g}"
+    if isinstance(layer, L.DepthwiseConv2D):
+        return f"one {_pair_text(layer.kernel_size)} filter per input channel{then}"
+    if isinstance(layer, L.SeparableConv2D):
+        return (
+            f"{layer.filters} filters of {_pair_text(layer.kernel_size)}, split into "
+            f"per-channel and 1x1 steps{then}"
+        )
+    if isinstance(layer, L.Conv2D):
+        size = _pair_text(layer.kernel_size)
+        extra = "" if tuple(layer.strides) == (1, 1) else f", stride {_pair_text(layer.strides)}"
+        return (
+            f"{layer.filters} filters of {size} slide over the input and detect local "
+            f"patterns{extra}{then}"
+        )
+    if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
+        size = _pair_text(layer.pool_size)
+        if isinstance(layer, L.MaxPooling2D):
+            text = f"keeps the largest value of each {size} window"
+        else:
+            text = f"averages each {size} window"
+        if tuple(layer.pool_size) == (2, 2) and tuple(layer.strides) == (2, 2):
+            text += ": halves height and width"
+        return text
+    if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalMaxPooling2D)):
+        how = "average" if isinstance(layer, L.GlobalAveragePooling2D) else "maximum"
+        return f"reduces each feature map to its {how}: one number per channel"
+    if isinstance(layer, L.Flatten):
+        return "unrolls the feature maps into one long vector"
+    if isinstance(layer, L.Dense):
+        if act == "softmax":
+            return f"turns scores into probabilities for {layer.units} classes"
+        return f"{layer.units} neurons, each connected to every input{then}"
+    if isinstance(layer, L.Dropout):
+        return f"zeroes {layer.rate:.0%} of the values at random while training"
+    if isinstance(layer, L.BatchNormalization):
+        return "normalizes each channel, then applies a learned scale and shift"
+    if isinstance(layer, L.Activation):
+        return f"applies {act or 'the identity'} to every value"
+    if isinstance(layer, L.ReLU):
+        return "sets negative values to 0"
+    if isinstance(layer, L.Add):
+        return "adds its inputs element-wise (a residual / skip connection)"
+    if isinstance(layer, L.Concatenate):
+        return "joins its inputs along the last axis"
+    if isinstance(layer, L.Resizing):
+        return f"resizes images to {layer.height}x{layer.width}"
+    if kind.startswith("Random"):
+        return f"random {kind.removeprefix('Random').lower()}, active only while training"
+    return f"a {kind} layer"
+
+
+# ---------------------------------------------------------------------------
+# Shared by plots and trace: find layers and feed one image to any model.
+
+_CONV_TYPES = (
+    keras.layers.Conv2D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.Conv2DTranspose,
+)
+_POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+
+
+def _check_model(model: Any, name: str = "model") -> None:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{name} must be a keras Model; got {describe(model)}")
+
+
+def _model_input_shape(model: keras.Model) -> tuple[int | None, ...] | None:
+    """``(None, H, W, C)`` of a built model's single input; None when unknown."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if inputs is None:
+        return None
+    if len(inputs) != 1:
+        raise ValueError(
+            f"model must have one image input; {model.name!r} has {len(inputs)} inputs"
+        )
+    return tuple(inputs[0].shape)
+
+
+def _prepare_image(model: keras.Model, image: Any, name: str = "image") -> np.ndarray:
+    """Check one image against a model and return a float32 batch ``(1, H, W, C)``.
+
+    Builds a Sequential model that has no input yet (from the image's shape).
+    """
+    _check_model(model)
+    array = as_images(image, name, batch=False, channels=None)
+    shape = _model_input_shape(model)
+    if shape is None:
+        if not isinstance(model, keras.Sequential):
+            raise ValueError(
+                f"model {model.name!r} has no defined inputs (a subclassed model?); "
+                "use a Sequential or Functional model"
+            )
+        model.build((None, *array.shape))
+        shape = _model_input_shape(model)
+    expected = shape[1:]
+    if len(expected) != 3:
+        raise ValueError(
+            f"model must take images (N, H, W, C); {model.name!r} takes inputs of shape {shape}"
+        )
+    height, width, channels = expected
+    if channels is not None and array.shape[-1] != channels:
+        hint = " (convert it to grayscale first)" if channels == 1 else ""
+        raise ValueError(
+            f"{name} must have {channels} channel(s) for this model; got shape {array.shape}{hint}"
+        )
+    if (height is not None and array.shape[0] != height) or (
+        width is not None and array.shape[1] != width
+    ):
+        raise ValueError(
+            f"{name} must be {height}x{width} for this model; got {array.shape[0]}x"
+            f"{array.shape[1]}; resize it first, e.g. keras.layers.Resizing({height}, {width})"
+        )
+    return array[np.newaxis].astype(np.float32)
+
+
+def _has_image_output(layer: keras.layers.Layer) -> bool:
+    try:
+        outputs = keras.tree.flatten(layer.output)
+    except (AttributeError, ValueError):
+        return False
+    return len(outputs) == 1 and len(outputs[0].shape) == 4
+
+
+def _feature_map_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Top-level layers whose output is a stack of feature maps ``(N, H, W, C)``."""
+    return [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer) and _has_image_output(layer)
+    ]
+
+
+def _find_layer(model: keras.Model, layer: str | keras.layers.Layer | None) -> keras.layers.Layer:
+    """The layer to show feature maps of: by name, by object, or the first convolution."""
+    candidates = _feature_map_layers(model)
+    names = [c.name for c in candidates]
+    if layer is None:
+        for candidate in candidates:
+            if isinstance(candidate, _CONV_TYPES):
+                return candidate
+        raise ValueError(
+            f"model {model.name!r} has no convolution layer to show feature maps of; "
+            f"its layers are {[lay.name for lay in model.layers]}"
+        )
+    if isinstance(layer, keras.layers.Layer):
+        if layer not in model.layers:
+            raise ValueError(f"layer {layer.name!r} is not a layer of model {model.name!r}")
+        found = layer
+    elif isinstance(layer, str):
+        matches = [lay for lay in model.layers if lay.name == layer]
+        if not matches:
+            raise ValueError(
+                f"layer must be the name of a layer of {model.name!r}; got {layer!r}. "
+                f"Layers with feature maps: {names}"
+            )
+        found = matches[0]
+    else:
+        raise TypeError(f"layer must be a layer name, a keras Layer or None; got {describe(layer)}")
+    if found not in candidates:
+        raise ValueError(
+            f"layer {found.name!r} outputs {_output_shape_text(found)}, not feature maps "
+            f"(N, H, W, C); choose one of {names}"
+        )
+    return found
