@@ -1,0 +1,889 @@
+"""Quizzes: explained multiple-choice questions, one bank per lesson.
+
+The questions live in human-editable TOML files, ``course_utils/quizzes/NN_name.toml``,
+one per lesson. Each file names the lesson's learning objectives and holds the
+questions; every question has a prompt, two or more choices, one or more correct
+choices and an explanation for *every* choice (why it is right or why it is not)::
+
+    lesson = "02_data_augmentation"
+    title = "Data augmentation"
+
+    [objectives]
+    why = "Explain why augmentation helps a model generalize"
+
+    [[questions]]
+    id = "aug-why"
+    objective = "why"
+    prompt = "Why does the training pipeline include data augmentation?"
+
+    [[questions.choices]]
+    text = "To show the model many varied versions of each training image"
+    correct = true
+    why = "Varied versions teach the model what stays the same ..."
+
+    [[questions.choices]]
+    text = "To make the data set smaller"
+    why = "Augmentation never removes images ..."
+
+Choices are keyed ``"a"``, ``"b"``, ``"c"``, ... in the order they are written.
+
+Three ways to use a quiz:
+
+* :func:`quiz_widget` shows one question at a time in JupyterLab, Notebook or
+  Colab, with immediate feedback, the explanation and a running score; it is
+  used with the keyboard (Tab to a choice, arrow keys or Space to pick, Tab to
+  "Check", Enter). Where widgets cannot render (a static HTML export, a terminal)
+  the same object shows the quiz as text with the answers hidden.
+* ``print(quiz)`` prints the questions with the answers hidden.
+* :func:`check_answers` scores answers given in code and returns the feedback.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import sys
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Choice",
+    "Feedback",
+    "Question",
+    "Quiz",
+    "QuizResult",
+    "QuizWidget",
+    "available_quizzes",
+    "check_answers",
+    "load_quiz",
+    "quiz_widget",
+    "validate_bank",
+]
+
+_KEYS = "abcdefghij"
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_COURSE_NAMES = ("course", "all")
+_WIDTH = 88
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer a learner can pick.
+
+    Attributes
+    ----------
+    key : str
+        ``"a"``, ``"b"``, ... in the order the bank lists the choices.
+    text : str
+        What the learner reads.
+    correct : bool
+        Whether picking it is right.
+    why : str
+        The explanation shown after answering: why it is right, or why not.
+    """
+
+    key: str
+    text: str
+    correct: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One multiple-choice question.
+
+    Attributes
+    ----------
+    id : str
+        Unique across all banks (lowercase letters, digits, ``-`` and ``_``).
+    prompt : str
+        The question.
+    choices : tuple of Choice
+        Two or more choices with keys ``"a"``, ``"b"``, ...
+    objective : str
+        Key of the lesson objective the question asks about.
+    lesson : str
+        The bank's lesson, e.g. ``"02_data_augmentation"``.
+    """
+
+    id: str
+    prompt: str
+    choices: tuple[Choice, ...]
+    objective: str = ""
+    lesson: str = ""
+
+    @property
+    def correct_keys(self) -> tuple[str, ...]:
+        """Keys of the correct choices, in order."""
+        return tuple(choice.key for choice in self.choices if choice.correct)
+
+    @property
+    def multiple(self) -> bool:
+        """True when more than one choice is correct (pick all that apply)."""
+        return len(self.correct_keys) > 1
+
+    def choice(self, key: str) -> Choice:
+        """Return the choice with ``key`` (``"a"``, ``"b"``, ...)."""
+        for choice in self.choices:
+            if choice.key == key:
+                return choice
+        raise KeyError(f"question {self.id!r} has no choice {key!r}")
+
+    def to_text(self, number: int | None = None) -> str:
+        """The question and its choices as plain text, answers hidden."""
+        head = f"{number}. " if number is not None else ""
+        hint = " (pick all that apply)" if self.multiple else ""
+        lines = [textwrap.fill(f"{head}{self.prompt}{hint}", _WIDTH, subsequent_indent="   ")]
+        lines += [
+            textwrap.fill(
+                f"{choice.key}) {choice.text}",
+                _WIDTH,
+                initial_indent="   ",
+                subsequent_indent="      ",
+            )
+            for choice in self.choices
+        ]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What :func:`check_answers` says about one answered question.
+
+    Attributes
+    ----------
+    question_id : str
+        The question answered.
+    chosen : tuple of str
+        The keys picked, sorted.
+    correct_keys : tuple of str
+        The keys that are right.
+    is_correct : bool
+        True when exactly the right choices were picked.
+    explanations : tuple of str
+        One line per choice (picked or right), ``"a) text: why"``.
+    """
+
+    question_id: str
+    chosen: tuple[str, ...]
+    correct_keys: tuple[str, ...]
+    is_correct: bool
+    explanations: tuple[str, ...]
+
+    @property
+    def verdict(self) -> str:
+        """``"Correct"`` or a short note on what was missed."""
+        if self.is_correct:
+            return "Correct"
+        right = ", ".join(self.correct_keys)
+        return f"Not quite: the answer is {right}"
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.question_id}: {self.verdict}", *self.explanations])
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    """Score and feedback returned by :func:`check_answers`.
+
+    Attributes
+    ----------
+    score : int
+        Number of questions answered correctly.
+    total : int
+        Number of questions in the quiz.
+    feedback : tuple of Feedback
+        One entry per answered question, in quiz order.
+    unanswered : tuple of str
+        Ids of the questions without an answer.
+    """
+
+    score: int
+    total: int
+    feedback: tuple[Feedback, ...]
+    unanswered: tuple[str, ...] = ()
+
+    @property
+    def fraction(self) -> float:
+        """Score as a fraction of all questions (0.0 for an empty quiz)."""
+        return self.score / self.total if self.total else 0.0
+
+    def __getitem__(self, question_id: str) -> Feedback:
+        for item in self.feedback:
+            if item.question_id == question_id:
+                return item
+        raise KeyError(f"no answer was given for {question_id!r}")
+
+    def __str__(self) -> str:
+        lines = [f"Score: {self.score} / {self.total}"]
+        for item in self.feedback:
+            lines += ["", str(item)]
+        if self.unanswered:
+            lines += ["", "Not answered: " + ", ".join(self.unanswered)]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """The result as a Markdown table, one row per answered question."""
+        rows = ["| question | your answer | right answer | result |", "|---|---|---|---|"]
+        for item in self.feedback:
+            mark = "correct" if item.is_correct else "wrong"
+            rows.append(
+                f"| {item.question_id} | {', '.join(item.chosen)} "
+                f"| {', '.join(item.correct_keys)} | {mark} |"
+            )
+        return "\n".join([f"Score: {self.score} / {self.total}", "", *rows])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                html.escape(item.question_id),
+                html.escape(", ".join(item.chosen)),
+                html.escape(", ".join(item.correct_keys)),
+                "&#10004; correct" if item.is_correct else "&#10008; wrong",
+            )
+            for item in self.feedback
+        )
+        return (
+            f"<p><strong>Score: {self.score} / {self.total}</strong></p>"
+            "<table><thead><tr><th>question</th><th>your answer</th><th>right answer</th>"
+            f"<th>result</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """A lesson's question bank (or the whole course's).
+
+    Attributes
+    ----------
+    lesson : str
+        ``"02_data_augmentation"``, or ``"course"`` for all banks together.
+    title : str
+        Shown above the questions.
+    objectives : dict of str to str
+        Learning objective key -> description.
+    questions : tuple of Question
+        In bank order.
+
+    Examples
+    --------
+    >>> quiz = load_quiz("02")
+    >>> print(quiz)  # doctest: +SKIP
+    Quiz: Data augmentation (10 questions)
+    ...
+    """
+
+    lesson: str
+    title: str
+    objectives: dict[str, str] = field(default_factory=dict)
+    questions: tuple[Question, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def __getitem__(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(f"quiz {self.lesson!r} has no question {question_id!r}")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Question ids in order."""
+        return tuple(question.id for question in self.questions)
+
+    def sample(self, n: int, seed: int = 0) -> Quiz:
+        """Return a quiz of ``n`` questions drawn without replacement, in bank order.
+
+        Parameters
+        ----------
+        n : int
+            How many questions, ``1 <= n <= len(self)``.
+        seed : int, default 0
+            Same seed, same questions.
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self):
+            raise ValueError(f"n must be an int between 1 and {len(self)}; got {n!r}")
+        picked = set(random.Random(seed).sample(range(len(self)), n))
+        kept = tuple(q for i, q in enumerate(self.questions) if i in picked)
+        return Quiz(self.lesson, self.title, dict(self.objectives), kept)
+
+    def __str__(self) -> str:
+        head = f"Quiz: {self.title} ({len(self)} questions)"
+        body = [question.to_text(i) for i, question in enumerate(self.questions, 1)]
+        foot = "Answer in code with check_answers(quiz, {question_id: 'a'}); ids: " + ", ".join(
+            self.ids
+        )
+        return "\n\n".join([head, *body, foot])
+
+    def _repr_html_(self) -> str:
+        items = []
+        for question in self.questions:
+            hint = " <em>(pick all that apply)</em>" if question.multiple else ""
+            choices = "".join(
+                f"<li>{html.escape(c.key)}) {html.escape(c.text)}</li>" for c in question.choices
+            )
+            answers = "".join(
+                f"<li>{html.escape(c.key)}) {'&#10004;' if c.correct else '&#10008;'} "
+                f"{html.escape(c.why)}</li>"
+                for c in question.choices
+            )
+            items.append(
+                f"<li><p>{html.escape(question.prompt)}{hint} "
+                f"<code>{html.escape(question.id)}</code></p>"
+                f"<ul style='list-style: none'>{choices}</ul>"
+                f"<details><summary>Show the answer</summary><ul style='list-style: none'>"
+                f"{answers}</ul></details></li>"
+            )
+        return (
+            f"<div class='course-quiz'><h4>Quiz: {html.escape(self.title)}</h4>"
+            f"<ol>{''.join(items)}</ol></div>"
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
+    """List what is wrong with a parsed question bank (empty list: it is valid).
+
+    Checks that the bank has a lesson, a title and objectives; that every question
+    has a unique, well-formed id, a known objective, a prompt, at least two choices
+    with distinct texts, at least one correct choice and an explanation for every
+    choice; and that every objective is asked by at least one question.
+
+    Parameters
+    ----------
+    data : mapping
+        The bank as read by :mod:`tomllib`.
+    source : str, default "bank"
+        Name used in the messages (e.g. the file name).
+
+    Returns
+    -------
+    list of str
+        One message per problem.
+
+    Examples
+    --------
+    >>> validate_bank({"lesson": "x", "title": "X", "objectives": {}, "questions": []})
+    ['bank: no objectives', 'bank: no questions']
+    """
+    problems: list[str] = []
+    for key in ("lesson", "title"):
+        if not isinstance(data.get(key), str) or not data.get(key):
+            problems.append(f"{source}: missing {key!r} (a non-empty string)")
+    objectives = data.get("objectives")
+    if not isinstance(objectives, Mapping) or not objectives:
+        problems.append(f"{source}: no objectives")
+        objectives = {}
+    questions = data.get("questions")
+    if not isinstance(questions, list) or not questions:
+        problems.append(f"{source}: no questions")
+        questions = []
+    seen: set[str] = set()
+    asked: set[str] = set()
+    for index, question in enumerate(questions, 1):
+        qid = question.get("id") if isinstance(question, Mapping) else None
+        where = f"{source}: question {index} ({qid or 'no id'})"
+        if not isinstance(question, Mapping):
+            problems.append(f"{where}: not a table")
+            continue
+        if not isinstance(qid, str) or not _ID_PATTERN.match(qid):
+            problems.append(f"{where}: id must be lowercase letters, digits, '-' or '_'")
+        elif qid in seen:
+            problems.append(f"{where}: duplicate id")
+        else:
+            seen.add(qid)
+        if not str(question.get("prompt", "")).strip():
+            problems.append(f"{where}: empty prompt")
+        objective = question.get("objective")
+        if objective not in objectives:
+            problems.append(f"{where}: objective {objective!r} is not one of {list(objectives)}")
+        else:
+            asked.add(objective)
+        choices = question.get("choices")
+        if not isinstance(choices, list) or len(choices) < 2:
+            problems.append(f"{where}: needs at least two choices")
+            continue
+        if len(choices) > len(_KEYS):
+            problems.append(f"{where}: at most {len(_KEYS)} choices")
+        texts = [str(c.get("text", "")).strip() for c in choices if isinstance(c, Mapping)]
+        if len(texts) != len(choices) or not all(texts):
+            problems.append(f"{where}: every choice needs a text")
+        elif len(set(texts)) != len(texts):
+            problems.append(f"{where}: two choices have the same text")
+        if any(not str(c.get("why", "")).strip() for c in choices if isinstance(c, Mapping)):
+            problems.append(f"{where}: every choice needs an explanation ('why')")
+        flags = [c.get("correct", False) for c in choices if isinstance(c, Mapping)]
+        if any(not isinstance(flag, bool) for flag in flags):
+            problems.append(f"{where}: 'correct' must be true or false")
+        elif not any(flags):
+            problems.append(f"{where}: no correct choice, so it cannot be answered")
+    for key in objectives:
+        if key not in asked:
+            problems.append(f"{source}: objective {key!r} is not asked by any question")
+    return problems
+
+
+def _bank_files() -> dict[str, Any]:
+    folder = resources.files("course_utils") / "quizzes"
+    return {
+        entry.name.removesuffix(".toml"): entry
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    }
+
+
+def available_quizzes() -> list[str]:
+    """Names of the packaged banks, e.g. ``["01_data_flow", "02_data_augmentation", ...]``."""
+    return list(_bank_files())
+
+
+def _build(data: Mapping[str, Any]) -> Quiz:
+    lesson = data["lesson"]
+    questions = tuple(
+        Question(
+            id=q["id"],
+            prompt=q["prompt"].strip(),
+            choices=tuple(
+                Choice(_KEYS[i], c["text"].strip(), c.get("correct", False), c["why"].strip())
+                for i, c in enumerate(q["choices"])
+            ),
+            objective=q["objective"],
+            lesson=lesson,
+        )
+        for q in data["questions"]
+    )
+    return Quiz(lesson, data["title"], dict(data["objectives"]), questions)
+
+
+def _parse(text: str, source: str) -> Quiz:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{source} is not valid TOML: {error}") from error
+    problems = validate_bank(data, source)
+    if problems:
+        raise ValueError("invalid question bank:\n" + "\n".join(problems))
+    return _build(data)
+
+
+def _resolve(lesson: str | int, names: list[str]) -> str:
+    text = str(lesson).strip().lower().removesuffix(".ipynb").removesuffix(".toml")
+    if text.isdigit():
+        text = f"{int(text):02d}"
+    for name in names:
+        if text in (name, name[:2], name[3:]):
+            return name
+    raise ValueError(f"lesson must be one of {names}, their number or 'course'; got {lesson!r}")
+
+
+def load_quiz(lesson: str | int | Path) -> Quiz:
+    """Load a lesson's question bank.
+
+    Parameters
+    ----------
+    lesson : str, int or Path
+        The lesson as a number (``2``, ``"02"``), a bank name (``"02_data_augmentation"``,
+        ``"data_augmentation"``), a notebook name (``"02_data_augmentation.ipynb"``),
+        ``"course"`` for every bank in one quiz, or the path of your own ``.toml`` bank.
+
+    Returns
+    -------
+    Quiz
+        The validated questions.
+
+    Raises
+    ------
+    ValueError
+        If ``lesson`` names no bank, or the bank is not valid (the message lists
+        every problem).
+    TypeError
+        If ``lesson`` is not a str, int or Path.
+
+    Examples
+    --------
+    >>> quiz = load_quiz("02")
+    >>> quiz.lesson
+    '02_data_augmentation'
+    """
+    if isinstance(lesson, bool) or not isinstance(lesson, (str, int, Path)):
+        raise TypeError(f"lesson must be a str, int or Path; got {type(lesson).__name__}")
+    if isinstance(lesson, Path) or str(lesson).endswith(".toml") and Path(lesson).is_file():
+        path = Path(lesson)
+        if not path.is_file():
+            raise ValueError(f"lesson: no question bank at {path}")
+        return _parse(path.read_text(encoding="utf-8"), path.name)
+    files = _bank_files()
+    if str(lesson).strip().lower() in _COURSE_NAMES:
+        quizzes = [_parse(files[name].read_text(encoding="utf-8"), name) for name in files]
+        objectives = {
+            f"{quiz.lesson[:2]}.{key}": text
+            for quiz in quizzes
+            for key, text in quiz.objectives.items()
+        }
+        questions = tuple(
+            Question(q.id, q.prompt, q.choices, f"{quiz.lesson[:2]}.{q.objective}", quiz.lesson)
+            for quiz in quizzes
+            for q in quiz.questions
+        )
+        return Quiz("course", "The whole course", objectives, questions)
+    name = _resolve(lesson, list(files))
+    return _parse(files[name].read_text(encoding="utf-8"), f"{name}.toml")
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _as_quiz(quiz: Quiz | str | int) -> Quiz:
+    if isinstance(quiz, Quiz):
+        return quiz
+    if isinstance(quiz, (str, int, Path)) and not isinstance(quiz, bool):
+        return load_quiz(quiz)
+    raise TypeError(f"quiz must be a Quiz or a lesson name; got {type(quiz).__name__}")
+
+
+def _normalize_choice(question: Question, answer: Any) -> tuple[str, ...]:
+    items: Iterable[Any] = [answer] if isinstance(answer, str) else answer
+    if not isinstance(items, Iterable):
+        raise TypeError(
+            f"answers[{question.id!r}] must be a choice key like 'a' or a list of keys; "
+            f"got {type(answer).__name__}"
+        )
+    keys = []
+    for item in items:
+        text = str(item).strip()
+        key = text.lower().rstrip(")")
+        match = [c.key for c in question.choices if c.key == key or c.text == text]
+        if not match:
+            valid = ", ".join(c.key for c in question.choices)
+            raise ValueError(
+                f"answers[{question.id!r}]: {item!r} is not a choice; expected one of {valid}"
+            )
+        keys.append(match[0])
+    if not keys:
+        raise ValueError(f"answers[{question.id!r}]: no choice given")
+    if len(keys) > 1 and not question.multiple:
+        raise ValueError(
+            f"answers[{question.id!r}]: this question has one answer; got {len(keys)} choices"
+        )
+    return tuple(sorted(set(keys)))
+
+
+def _feedback(question: Question, chosen: tuple[str, ...]) -> Feedback:
+    right = question.correct_keys
+    shown = [c for c in question.choices if c.key in chosen or c.correct]
+    explanations = tuple(
+        f"{c.key}) {'right' if c.correct else 'wrong'}: {c.text}. {c.why}" for c in shown
+    )
+    return Feedback(question.id, chosen, right, set(chosen) == set(right), explanations)
+
+
+def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizResult:
+    """Score answers and explain each one.
+
+    Parameters
+    ----------
+    quiz : Quiz, str or int
+        A quiz, or a lesson name/number passed to :func:`load_quiz`.
+    answers : mapping of str to str or list of str
+        Question id -> the chosen key (``"b"``), the choice's exact text, or a
+        list of keys for pick-all-that-apply questions.
+
+    Returns
+    -------
+    QuizResult
+        ``score`` (questions fully right), ``total`` (questions in the quiz),
+        one :class:`Feedback` per answered question and the unanswered ids.
+
+    Raises
+    ------
+    TypeError
+        If ``answers`` is not a mapping, or an answer is neither a key nor a list.
+    ValueError
+        If an id is not in the quiz, a choice does not exist, or several choices
+        are given to a one-answer question.
+
+    Examples
+    --------
+    >>> result = check_answers("02", {"aug-why": "a"})
+    >>> result.score, result.total
+    (1, 10)
+    """
+    quiz = _as_quiz(quiz)
+    if not isinstance(answers, Mapping):
+        raise TypeError(
+            f"answers must be a mapping {{question_id: choice}}; got {type(answers).__name__}"
+        )
+    unknown = [qid for qid in answers if qid not in quiz.ids]
+    if unknown:
+        raise ValueError(f"answers: unknown question id(s) {unknown}; this quiz has {quiz.ids}")
+    feedback = tuple(
+        _feedback(q, _normalize_choice(q, answers[q.id])) for q in quiz.questions if q.id in answers
+    )
+    unanswered = tuple(q.id for q in quiz.questions if q.id not in answers)
+    score = sum(item.is_correct for item in feedback)
+    return QuizResult(score, len(quiz), feedback, unanswered)
+
+
+# --------------------------------------------------------------------------- widget
+
+_FEEDBACK_STYLE = {
+    True: ("#0072b2", "&#10004; Correct."),  # blue (Okabe-Ito), with a symbol and a word
+    False: ("#d55e00", "&#10008; Not quite."),  # vermillion, never colour alone
+}
+
+
+def _widgets():
+    import ipywidgets
+
+    return ipywidgets
+
+
+class QuizWidget:
+    """Interactive quiz: one question at a time, feedback, explanations, score.
+
+    Build it with :func:`quiz_widget`. The widget itself is :attr:`box`
+    (an ``ipywidgets.VBox``); displaying this object shows the widget in a front
+    end with a widget manager and the quiz as text (answers hidden) elsewhere.
+
+    Attributes
+    ----------
+    quiz : Quiz
+        The questions.
+    index : int
+        Position of the question shown.
+    answers : dict of str to tuple of str
+        Checked answers so far (question id -> keys).
+    score : int
+        Questions answered correctly so far.
+    """
+
+    def __init__(self, quiz: Quiz):
+        w = _widgets()
+        self.quiz = quiz
+        self.index = 0
+        self.answers: dict[str, tuple[str, ...]] = {}
+        self.score = 0
+        layout = w.Layout(width="auto")
+        self.header = w.HTML()
+        self.prompt = w.HTML()
+        self.radio = w.RadioButtons(options=[], value=None, layout=layout)
+        self.checks: list[Any] = []
+        self.checks_box = w.VBox()
+        self.feedback = w.HTML()
+        self.check_button = w.Button(
+            description="Check answer", button_style="primary", tooltip="Check your answer"
+        )
+        self.next_button = w.Button(description="Next question", tooltip="Go to the next question")
+        self.restart_button = w.Button(description="Start again", tooltip="Start the quiz again")
+        self.check_button.on_click(lambda _: self.check())
+        self.next_button.on_click(lambda _: self.next())
+        self.restart_button.on_click(lambda _: self.restart())
+        self.radio.observe(self._on_pick, names="value")
+        self.buttons = w.HBox([self.check_button, self.next_button, self.restart_button])
+        self.box = w.VBox(
+            [self.header, self.prompt, self.radio, self.checks_box, self.buttons, self.feedback]
+        )
+        self.box.add_class("course-quiz")
+        self._show()
+
+    # state ---------------------------------------------------------------
+    @property
+    def question(self) -> Question:
+        """The question shown."""
+        return self.quiz.questions[self.index]
+
+    @property
+    def done(self) -> bool:
+        """True once every question has been checked."""
+        return len(self.answers) == len(self.quiz)
+
+    def selected(self) -> tuple[str, ...]:
+        """Keys currently picked for the question shown."""
+        if self.question.multiple:
+            return tuple(
+                c.key
+                for c, box in zip(self.question.choices, self.checks, strict=True)
+                if box.value
+            )
+        return () if self.radio.value is None else (self.radio.value,)
+
+    def select(self, *keys: str) -> None:
+        """Pick choices by key, as a learner would (used by tests and demos)."""
+        question = self.question
+        unknown = [k for k in keys if k not in {c.key for c in question.choices}]
+        if unknown:
+            raise ValueError(f"keys: {unknown} are not choices of {question.id!r}")
+        if question.multiple:
+            for choice, box in zip(question.choices, self.checks, strict=True):
+                box.value = choice.key in keys
+        else:
+            if len(keys) != 1:
+                raise ValueError(f"keys: {question.id!r} takes one choice; got {len(keys)}")
+            self.radio.value = keys[0]
+
+    # actions -------------------------------------------------------------
+    def check(self) -> Feedback | None:
+        """Score the picked choices and show the explanations (first check counts)."""
+        question = self.question
+        chosen = self.selected()
+        if not chosen:
+            self.feedback.value = "<p role='status'>Pick an answer first.</p>"
+            return None
+        feedback = _feedback(question, chosen)
+        if question.id not in self.answers:
+            self.answers[question.id] = chosen
+            self.score += feedback.is_correct
+        self._show_feedback(question, self.answers[question.id])
+        self._lock(True)
+        self._update_header()
+        return feedback
+
+    def next(self) -> None:
+        """Show the next question (or the final score after the last one)."""
+        if self.index + 1 < len(self.quiz):
+            self.index += 1
+            self._show()
+        else:
+            self._finish()
+
+    def restart(self) -> None:
+        """Clear the answers and the score and go back to the first question."""
+        self.index = 0
+        self.answers = {}
+        self.score = 0
+        self._show()
+
+    # drawing -------------------------------------------------------------
+    def _on_pick(self, change: dict) -> None:
+        if self.question.id not in self.answers:  # clear "Pick an answer first."
+            self.feedback.value = ""
+
+    def _update_header(self) -> None:
+        checked = len(self.answers)
+        self.header.value = (
+            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; question "
+            f"{self.index + 1} of {len(self.quiz)} &middot; "
+            f"<span class='quiz-score'>score {self.score} / {checked}</span></p>"
+        )
+
+    def _lock(self, locked: bool) -> None:
+        self.radio.disabled = locked
+        for box in self.checks:
+            box.disabled = locked
+        self.check_button.disabled = locked
+
+    def _show(self) -> None:
+        w = _widgets()
+        question = self.question
+        hint = " <em>(pick all that apply)</em>" if question.multiple else ""
+        self.prompt.value = f"<p style='font-size: 1.1em'>{html.escape(question.prompt)}{hint}</p>"
+        options = [(f"{c.key}) {c.text}", c.key) for c in question.choices]
+        self.radio.unobserve(self._on_pick, names="value")
+        self.radio.options = options if not question.multiple else []
+        self.radio.value = None
+        self.radio.observe(self._on_pick, names="value")
+        self.radio.layout.display = "none" if question.multiple else ""
+        self.checks = (
+            [
+                w.Checkbox(
+                    value=False, description=label, indent=False, layout=w.Layout(width="auto")
+                )
+                for label, _ in options
+            ]
+            if question.multiple
+            else []
+        )
+        self.checks_box.children = self.checks
+        self.next_button.description = (
+            "Next question" if self.index + 1 < len(self.quiz) else "See your score"
+        )
+        self.next_button.disabled = False
+        self.feedback.value = ""
+        self._lock(False)
+        self._update_header()
+
+    def _show_feedback(self, question: Question, chosen: tuple[str, ...]) -> None:
+        is_correct = set(chosen) == set(question.correct_keys)
+        colour, verdict = _FEEDBACK_STYLE[is_correct]
+        lines = []
+        for c in question.choices:
+            mark = "&#10004;" if c.correct else "&#10008;"
+            picked = " <em>(your answer)</em>" if c.key in chosen else ""
+            lines.append(f"<li><strong>{c.key}) {mark}</strong>{picked} {html.escape(c.why)}</li>")
+        self.feedback.value = (
+            f"<div role='status' aria-live='polite' class='quiz-feedback' "
+            f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
+            f"<p><strong>{verdict}</strong> The answer is "
+            f"{', '.join(question.correct_keys)}.</p><ul style='list-style: none; padding-left: 0'>"
+            f"{''.join(lines)}</ul></div>"
+        )
+
+    def _finish(self) -> None:
+        self.header.value = (
+            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; finished &middot; "
+            f"<span class='quiz-score'>score {self.score} / {len(self.quiz)}</span></p>"
+        )
+        missed = [q for q in self.quiz.questions if q.id not in self.answers]
+        note = f" You skipped {len(missed)} question(s); start again to try them." if missed else ""
+        self.prompt.value = (
+            f"<p role='status'>You answered {self.score} of {len(self.quiz)} questions "
+            f"correctly.{note}</p>"
+        )
+        self.radio.layout.display = "none"
+        self.checks_box.children = []
+        self.feedback.value = ""
+        self.check_button.disabled = True
+        self.next_button.disabled = True
+
+    # display -------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle["text/plain"] = str(self.quiz)
+        bundle["text/html"] = self.quiz._repr_html_()
+        return bundle
+
+    def __str__(self) -> str:
+        return str(self.quiz)
+
+
+def quiz_widget(quiz: Quiz | str | int) -> QuizWidget:
+    """Show a quiz one question at a time with feedback and a running score.
+
+    Parameters
+    ----------
+    quiz : Quiz, str or int
+        A quiz, or a lesson name/number passed to :func:`load_quiz`.
+
+    Returns
+    -------
+    QuizWidget
+        Display it (last line of a cell). Keyboard: Tab moves between the
+        choices and the buttons, arrow keys or Space pick, Enter presses.
+        Without a widget front end it shows as text with the answers hidden.
+
+    Examples
+    --------
+    >>> quiz = quiz_widget("02")
+    >>> quiz.select("a"); quiz.check().is_correct
+    True
+    """
+    quiz = _as_quiz(quiz)
+    if not len(quiz):
+        raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
+    return QuizWidget(quiz)
