@@ -1,0 +1,575 @@
+"""Pictures of images, feature maps, filters and mistakes, for any Keras image model.
+
+Each picture has a pure part that returns numbers (tested by value) and a
+thin drawing function that returns the matplotlib Figure or Axes:
+
+===========================  ===============================
+compute                      draw
+===========================  ===============================
+:func:`feature_maps`         :func:`plot_feature_maps`
+:func:`filter_images`        :func:`plot_filters`
+:func:`confusion_matrix`     :func:`plot_confusion_matrix`
+:func:`top_mistakes`         :func:`plot_top_mistakes`
+..                           :func:`show_images`
+===========================  ===============================
+
+The model helpers work with Sequential and Functional models, with
+BatchNormalization, Dropout and residual connections, any input size, and
+grayscale or RGB inputs. Figures are made with ``matplotlib.figure.Figure``;
+pyplot's current figure is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from course_utils import _display
+from course_utils._validation import as_array, as_images, as_int, as_labels, check_finite, describe
+from course_utils.models import _CONV_TYPES, _find_layer, _prepare_image
+
+__all__ = [
+    "confusion_matrix",
+    "feature_maps",
+    "filter_images",
+    "plot_confusion_matrix",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_top_mistakes",
+    "show_images",
+    "top_mistakes",
+]
+
+
+def _figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
+    fig.clear()
+    return fig
+
+
+def _grid(count: int, ncols: int) -> tuple[int, int]:
+    ncols = max(1, min(ncols, count))
+    return math.ceil(count / ncols), ncols
+
+
+def _class_name(label: int, class_names: Sequence[str] | None) -> str:
+    return str(label) if class_names is None else str(class_names[label])
+
+
+def _check_class_names(class_names: Any, needed: int) -> list[str] | None:
+    if class_names is None:
+        return None
+    if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+        raise TypeError(f"class_names must be a sequence of str; got {describe(class_names)}")
+    if len(class_names) < needed:
+        raise ValueError(
+            f"class_names must name every class ({needed} needed); got {len(class_names)}"
+        )
+    return [str(name) for name in class_names]
+
+
+# ---------------------------------------------------------------------------
+# Feature maps and filters
+
+
+def feature_maps(
+    model: keras.Model, image: Any, layer: str | keras.layers.Layer | None = None
+) -> np.ndarray:
+    """Return the activations of one layer for one image.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sequential or Functional image model. A Sequential model without an
+        input yet is built from the image's shape.
+    image : array-like, shape (H, W, C) or (H, W)
+        One image on the 0-255 scale (uint8 or float), with the size and
+        channel count the model takes.
+    layer : str or keras.layers.Layer, optional
+        A top-level layer whose output is ``(N, H', W', C')`` (convolution,
+        pooling, batch normalization, add, ...). Default: the first
+        convolution layer.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array ``(H', W', C')``: one map per channel.
+
+    Raises
+    ------
+    ValueError
+        Unknown layer name (the message lists the valid ones), a layer without
+        feature maps, a model without a convolution layer, or an image that
+        does not fit the model.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> model = build_course_cnn((64, 64, 3))
+    >>> feature_maps(model, np.zeros((64, 64, 3), np.uint8)).shape
+    (62, 62, 32)
+    """
+    batch = _prepare_image(model, image)
+    target = _find_layer(model, layer)
+    probe = keras.Model(model.inputs[0], target.output)
+    return np.asarray(probe(batch, training=False))[0].astype(np.float32)
+
+
+def plot_feature_maps(
+    model: keras.Model,
+    image: Any,
+    layer: str | keras.layers.Layer | None = None,
+    max_maps: int = 32,
+    fig: Figure | None = None,
+    ncols: int = 8,
+) -> Figure:
+    """Draw the feature maps of one layer for one image as a grid.
+
+    Parameters
+    ----------
+    model, image, layer
+        As for :func:`feature_maps`.
+    max_maps : int
+        Show at most this many channels (the first ones).
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+    ncols : int
+        Maps per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per map shown, titled ``"map i"``; the figure's title names
+        the layer and its output shape.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> fig = plot_feature_maps(build_course_cnn((64, 64, 3)), np.zeros((64, 64, 3)), max_maps=4)
+    >>> len(fig.axes)
+    4
+    """
+    max_maps = as_int(max_maps, "max_maps")
+    ncols = as_int(ncols, "ncols")
+    maps = feature_maps(model, image, layer)
+    name = _find_layer(model, layer).name
+    shown = min(maps.shape[-1], max_maps)
+    nrows, ncols = _grid(shown, ncols)
+    fig = _figure(fig, (1.3 * ncols, 1.4 * nrows + 0.5))
+    for i in range(shown):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        ax.imshow(maps[..., i], cmap="viridis")
+        ax.set_title(f"map {i}", fontsize=8)
+        ax.set_axis_off()
+    height, width, channels = maps.shape
+    fig.suptitle(
+        f"{name}: output {height}x{width}x{channels} (first {shown} of {channels} maps)",
+        fontsize=10,
+    )
+    return fig
+
+
+def _first_conv(model: keras.Model) -> keras.layers.Layer:
+    for layer in model.layers:
+        if isinstance(layer, _CONV_TYPES):
+            return layer
+    raise ValueError(
+        f"model {model.name!r} has no convolution layer with filters to show; "
+        f"its layers are {[layer.name for layer in model.layers]}"
+    )
+
+
+def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarray:
+    """Return a convolution layer's kernels as small images scaled to [0, 1].
+
+    Parameters
+    ----------
+    model_or_layer : keras.Model or keras.layers.Layer
+        A model (its first convolution layer is used) or a convolution layer.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array ``(filters, kh, kw, 3)`` when the layer reads 3 channels
+        (shown as colours), else ``(filters, kh, kw, 1)`` (the mean over the
+        input channels). Each filter is min-max scaled on its own.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> filter_images(build_course_cnn((64, 64, 3))).shape
+    (32, 3, 3, 3)
+    """
+    if isinstance(model_or_layer, keras.Model):
+        layer = _first_conv(model_or_layer)
+    elif isinstance(model_or_layer, keras.layers.Layer):
+        layer = model_or_layer
+        if not isinstance(layer, _CONV_TYPES):
+            raise ValueError(
+                f"model_or_layer must be a convolution layer; got a {layer.__class__.__name__} "
+                f"({layer.name!r})"
+            )
+    else:
+        raise TypeError(
+            f"model_or_layer must be a keras Model or Layer; got {describe(model_or_layer)}"
+        )
+    if not layer.built:
+        raise ValueError(
+            f"model_or_layer {layer.name!r} is not built yet, so it has no filters; build the "
+            "model (keras.Input or model.build) first"
+        )
+    kernel = np.asarray(layer.kernel, dtype=np.float32)
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        kernel = kernel.reshape(*kernel.shape[:2], 1, -1)
+    elif isinstance(layer, keras.layers.Conv2DTranspose):
+        kernel = kernel.transpose(0, 1, 3, 2)  # stored as (kh, kw, filters, inputs)
+    filters = np.moveaxis(kernel, -1, 0)  # (out, kh, kw, in)
+    if filters.shape[-1] != 3:
+        filters = filters.mean(axis=-1, keepdims=True)
+    return np.stack([_display.normalize_map(f) for f in filters]).astype(np.float32)
+
+
+def plot_filters(
+    model_or_layer: keras.Model | keras.layers.Layer,
+    fig: Figure | None = None,
+    max_filters: int = 32,
+    ncols: int = 8,
+) -> Figure:
+    """Draw the kernels of the first convolution layer (or of the layer given).
+
+    Parameters
+    ----------
+    model_or_layer : keras.Model or keras.layers.Layer
+        See :func:`filter_images`.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+    max_filters : int
+        Show at most this many filters.
+    ncols : int
+        Filters per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per filter, titled ``"filter i"``; the figure's title names
+        the layer and kernel size.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> len(plot_filters(build_course_cnn((64, 64, 3)), max_filters=8).axes)
+    8
+    """
+    max_filters = as_int(max_filters, "max_filters")
+    ncols = as_int(ncols, "ncols")
+    images = filter_images(model_or_layer)
+    layer = (
+        _first_conv(model_or_layer) if isinstance(model_or_layer, keras.Model) else model_or_layer
+    )
+    shown = min(len(images), max_filters)
+    nrows, ncols = _grid(shown, ncols)
+    fig = _figure(fig, (1.1 * ncols, 1.2 * nrows + 0.5))
+    for i in range(shown):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        picture = images[i] if images.shape[-1] == 3 else images[i, ..., 0]
+        ax.imshow(picture, cmap=None if picture.ndim == 3 else "gray", vmin=0, vmax=1)
+        ax.set_title(f"filter {i}", fontsize=8)
+        ax.set_axis_off()
+    kernel_shape = tuple(layer.kernel.shape)
+    colour = "colour" if images.shape[-1] == 3 else "mean over input channels"
+    fig.suptitle(
+        f"{layer.name}: {len(images)} filters of "
+        f"{'x'.join(str(s) for s in kernel_shape[:3])} ({colour})",
+        fontsize=10,
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Images
+
+
+def show_images(
+    images: Any,
+    labels: Any = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    fig: Figure | None = None,
+    max_images: int = 64,
+) -> Figure:
+    """Draw a grid of images with their labels as titles.
+
+    Parameters
+    ----------
+    images : array-like, shape (N, H, W, C) or (N, H, W)
+        uint8 or float images on the 0-255 (or 0-1) scale, 1 or 3 channels.
+    labels : array-like of int, shape (N,), optional
+        Class index per image.
+    class_names : sequence of str, optional
+        Name per class index; titles show names instead of numbers.
+    ncols : int
+        Images per row.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+    max_images : int
+        Show at most this many images (the first ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per image shown.
+
+    Examples
+    --------
+    >>> fig = show_images(np.zeros((3, 8, 8, 3), np.uint8), [0, 1, 1], ["cat", "dog"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['cat', 'dog', 'dog']
+    """
+    images = as_images(images, "images")
+    ncols = as_int(ncols, "ncols")
+    max_images = as_int(max_images, "max_images")
+    if labels is not None:
+        labels = as_labels(labels, "labels", n=len(images))
+    names = _check_class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
+    shown = min(len(images), max_images)
+    nrows, ncols = _grid(shown, ncols)
+    fig = _figure(fig, (1.4 * ncols, 1.55 * nrows))
+    for i in range(shown):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        picture = _display.display_image(images[i])
+        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
+        if labels is not None:
+            ax.set_title(_class_name(int(labels[i]), names), fontsize=8)
+        ax.set_axis_off()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Confusion matrix and mistakes
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
+    """Count how often each true class was predicted as each class.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int, shape (N,)
+        True and predicted class indices in ``[0, num_classes)``.
+    num_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array ``(num_classes, num_classes)``: row = true class,
+        column = predicted class; the diagonal holds the correct predictions.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], num_classes=2)
+    array([[1, 0],
+           [1, 1]])
+    """
+    num_classes = as_int(num_classes, "num_classes", minimum=1)
+    y_true = as_labels(y_true, "y_true", num_classes=num_classes)
+    y_pred = as_labels(y_pred, "y_pred", n=len(y_true), num_classes=num_classes)
+    if y_true.size == 0:
+        raise ValueError("y_true must not be empty; got 0 labels")
+    counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)
+
+
+def plot_confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    class_names: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    num_classes: int | None = None,
+) -> Axes:
+    """Draw the confusion matrix with the count in every cell.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int, shape (N,)
+        True and predicted class indices.
+    class_names : sequence of str, optional
+        Tick labels; also fixes the number of classes.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure by default.
+    num_classes : int, optional
+        Number of classes when ``class_names`` is not given (default: the
+        largest label + 1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Title with the accuracy; x = predicted, y = true; a colorbar.
+
+    Examples
+    --------
+    >>> ax = plot_confusion_matrix([0, 1, 1], [0, 0, 1], class_names=["cat", "dog"])
+    >>> ax.get_xlabel()
+    'predicted class'
+    """
+    y_true_arr = as_labels(y_true, "y_true")
+    y_pred_arr = as_labels(y_pred, "y_pred", n=len(y_true_arr))
+    if class_names is not None:
+        names = _check_class_names(class_names, 0)
+        k = len(names)
+    else:
+        names = None
+        k = num_classes
+        if k is None:
+            k = int(max(y_true_arr.max(initial=0), y_pred_arr.max(initial=0))) + 1
+    matrix = confusion_matrix(y_true_arr, y_pred_arr, k)
+    if ax is None:
+        ax = Figure(figsize=(1.0 + 0.5 * k, 0.8 + 0.5 * k), layout="constrained").add_subplot()
+    elif not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None; got {describe(ax)}")
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    high = matrix.max() / 2 if matrix.size else 0
+    for (row, col), value in np.ndenumerate(matrix):
+        ax.text(
+            col,
+            row,
+            str(value),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if value > high else "black",
+        )
+    ticks = np.arange(k)
+    labels = names if names is not None else [str(i) for i in ticks]
+    ax.set_xticks(ticks, labels, rotation=45, ha="right")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    accuracy = np.trace(matrix) / matrix.sum()
+    ax.set_title(f"Confusion matrix (accuracy {accuracy:.1%})")
+    return ax
+
+
+def _check_probabilities(probabilities: Any, n: int | None = None) -> np.ndarray:
+    probs = as_array(probabilities, "probabilities", "an array of class probabilities (N, K)")
+    if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] < 2:
+        raise ValueError(
+            f"probabilities must have shape (N, K) with N >= 1 and K >= 2; got {probs.shape}"
+        )
+    if n is not None and probs.shape[0] != n:
+        raise ValueError(f"probabilities must have one row per label ({n}); got {probs.shape[0]}")
+    check_finite(probs, "probabilities")
+    if probs.min() < 0 or probs.max() > 1:
+        raise ValueError(
+            "probabilities must be in [0, 1] (softmax outputs, not logits); got values from "
+            f"{float(probs.min()):g} to {float(probs.max()):g}"
+        )
+    return probs.astype(np.float64)
+
+
+def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
+    """Indices of the ``k`` wrong predictions the model was most sure of.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (N,)
+        True class indices.
+    probabilities : array-like, shape (N, K)
+        Predicted class probabilities (e.g. ``model.predict(images)``).
+    k : int
+        How many mistakes to return at most.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices into ``y_true``, most confident mistake first; fewer
+        than ``k`` when there are fewer mistakes, empty when there are none.
+
+    Examples
+    --------
+    >>> top_mistakes([0, 1, 1], [[0.9, 0.1], [0.8, 0.2], [0.6, 0.4]], k=5)
+    array([1, 2])
+    """
+    k = as_int(k, "k")
+    y_true_arr = as_labels(y_true, "y_true")
+    probs = _check_probabilities(probabilities, n=len(y_true_arr))
+    as_labels(y_true_arr, "y_true", num_classes=probs.shape[1])
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y_true_arr)
+    confidence = probs[wrong, predicted[wrong]]
+    order = np.argsort(-confidence, kind="stable")
+    return wrong[order][:k].astype(np.int64)
+
+
+def plot_top_mistakes(
+    images: Any,
+    y_true: Any,
+    probabilities: Any,
+    class_names: Sequence[str] | None = None,
+    k: int = 8,
+    fig: Figure | None = None,
+    ncols: int = 8,
+) -> Figure:
+    """Draw the most confidently wrong predictions with true and predicted class.
+
+    Parameters
+    ----------
+    images : array-like, shape (N, H, W, C) or (N, H, W)
+        The images the probabilities belong to.
+    y_true, probabilities, k
+        As for :func:`top_mistakes`.
+    class_names : sequence of str, optional
+        Names for the class indices.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+    ncols : int
+        Images per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per mistake titled ``"true: A\\npred: B (97%)"``; a single
+        axes saying "no mistakes" when every prediction is right.
+
+    Examples
+    --------
+    >>> fig = plot_top_mistakes(np.zeros((2, 8, 8, 3)), [0, 1], [[0.9, 0.1], [0.7, 0.3]])
+    >>> fig.axes[0].get_title()
+    'true: 1\\npred: 0 (70%)'
+    """
+    images = as_images(images, "images")
+    indices = top_mistakes(y_true, probabilities, k=k)
+    y_true_arr = as_labels(y_true, "y_true", n=len(images))
+    probs = _check_probabilities(probabilities)
+    names = _check_class_names(class_names, probs.shape[1])
+    ncols = as_int(ncols, "ncols")
+    if len(indices) == 0:
+        fig = _figure(fig, (3, 1.5))
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    nrows, ncols = _grid(len(indices), ncols)
+    fig = _figure(fig, (1.5 * ncols, 1.9 * nrows + 0.4))
+    for i, index in enumerate(indices):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        picture = _display.display_image(images[index])
+        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
+        guess = int(probs[index].argmax())
+        ax.set_title(
+            f"true: {_class_name(int(y_true_arr[index]), names)}\n"
+            f"pred: {_class_name(guess, names)} ({probs[index, guess]:.0%})",
+            fontsize=8,
+        )
+        ax.set_axis_off()
+    fig.suptitle(f"The {len(indices)} most confident mistakes", fontsize=10)
+    return fig
