@@ -1,0 +1,782 @@
+"""Folders of images, one sub-folder per class: check, load, and write them.
+
+Source data is read-only to the course. :func:`scan_image_folder` opens every
+file with Pillow, read-only, and sorts it into "loadable" or "skipped, because
+...". :func:`load_image_folder` then hands only the loadable files to
+``keras.utils.image_dataset_from_directory``: when anything was skipped it
+builds a private staging folder of symbolic links (or copies, where links are
+not allowed) in the temporary directory, so the source folder is never
+written to, renamed or cleaned up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_utils._download import ProgressBar
+from course_utils._shapes import SHAPE_CLASSES, _check_int, _check_rotation, make_shapes
+
+#: File name endings that ``keras.utils.image_dataset_from_directory`` reads.
+KERAS_IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+# Pillow format names that each ending may hold (MPO is a multi-picture JPEG).
+_FORMATS_FOR_EXTENSION = {
+    ".bmp": {"BMP"},
+    ".gif": {"GIF"},
+    ".jpeg": {"JPEG", "MPO"},
+    ".jpg": {"JPEG", "MPO"},
+    ".png": {"PNG"},
+}
+
+LAYOUT = "<root>/<class_name>/<image files>, e.g. <root>/cat/001.jpg and <root>/dog/002.jpg"
+
+_WRITE_MARKER = ".course_utils_image_folder.json"
+
+
+class ImageFolderError(ValueError):
+    """A folder does not have the ``root/<class_name>/<image files>`` layout or no usable image."""
+
+
+def _layout(root: Path) -> str:
+    return LAYOUT.replace("<root>", str(root))
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that was not loaded, and why.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    reason : str
+        Plain-language reason, e.g. ``"empty file (0 bytes)"``.
+    """
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class FolderReport:
+    """What :func:`scan_image_folder` found in a class-folder data set.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The folder that was scanned.
+    class_names : tuple of str
+        Class sub-folder names; label ``i`` is ``class_names[i]``.
+    files : tuple of pathlib.Path
+        The loadable image files, in label order then name order.
+    labels : numpy.ndarray
+        int64, shape ``(len(files),)``: the class index of each file.
+    skipped : tuple of SkippedFile
+        Every file that will not be loaded, with the reason.
+    not_examined : int
+        Files left unopened because ``max_per_class`` was reached.
+    """
+
+    root: Path
+    class_names: tuple[str, ...]
+    files: tuple[Path, ...]
+    labels: np.ndarray
+    skipped: tuple[SkippedFile, ...] = ()
+    not_examined: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of loadable images per class."""
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        return {name: int(c) for name, c in zip(self.class_names, counts, strict=True)}
+
+    @property
+    def n_loaded(self) -> int:
+        """Number of loadable images."""
+        return len(self.files)
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def to_markdown(self, max_rows: int = 20) -> str:
+        """A Markdown table of the skipped files (at most ``max_rows`` rows)."""
+        lines = ["| skipped file | reason |", "|---|---|"]
+        for item in self.skipped[:max_rows]:
+            lines.append(f"| {self._relative(item.path)} | {item.reason} |")
+        if len(self.skipped) > max_rows:
+            lines.append(f"| ... | {len(self.skipped) - max_rows} more |")
+        return self._summary() + "\n\n" + "\n".join(lines)
+
+    def _summary(self) -> str:
+        per_class = ", ".join(f"{name}: {n}" for name, n in self.counts.items())
+        text = (
+            f"{self.root}: {self.n_loaded} images in {len(self.class_names)} classes "
+            f"({per_class}); {len(self.skipped)} files skipped"
+        )
+        if self.not_examined:
+            text += f"; {self.not_examined} not examined (max_per_class reached)"
+        return text
+
+    def __str__(self) -> str:
+        lines = [self._summary() + (":" if self.skipped else ".")]
+        for item in self.skipped[:20]:
+            lines.append(f"  {self._relative(item.path)}: {item.reason}")
+        if len(self.skipped) > 20:
+            lines.append(f"  ... and {len(self.skipped) - 20} more")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<FolderReport {self._summary()}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(self._relative(s.path))}</code></td>"
+            f"<td>{html.escape(s.reason)}</td></tr>"
+            for s in self.skipped[:50]
+        )
+        more = (
+            f"<tr><td colspan='2'>... and {len(self.skipped) - 50} more</td></tr>"
+            if len(self.skipped) > 50
+            else ""
+        )
+        table = (
+            f"<table><thead><tr><th>skipped file</th><th>reason</th></tr></thead>"
+            f"<tbody>{rows}{more}</tbody></table>"
+            if self.skipped
+            else ""
+        )
+        notes = "".join(f"<p>Note: {html.escape(n)}</p>" for n in self.notes)
+        return f"<p>{html.escape(self._summary())}.</p>{table}{notes}"
+
+
+# --------------------------------------------------------------------------
+# Scanning
+# --------------------------------------------------------------------------
+
+
+def _check_file(path: Path) -> str | None:
+    """Why ``path`` cannot be loaded as an image, or None when it can."""
+    from PIL import Image, UnidentifiedImageError
+
+    suffix = path.suffix.lower()
+    if suffix not in KERAS_IMAGE_EXTENSIONS:
+        return (
+            f"not an image file name ({suffix or 'no extension'}); "
+            f"Keras reads {' '.join(KERAS_IMAGE_EXTENSIONS)}"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if size == 0:
+        return "empty file (0 bytes)"
+    try:
+        with Image.open(path) as image:
+            found = image.format
+            image.load()  # decode every pixel: catches truncated and corrupt data
+    except UnidentifiedImageError:
+        return "not an image (Pillow cannot identify its content)"
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
+        return f"corrupt or truncated image ({error})"
+    if found not in _FORMATS_FOR_EXTENSION[suffix]:
+        return f"content is {found} but the name ends in {suffix} (mislabelled format)"
+    return None
+
+
+def _class_dirs(root: Path) -> list[str]:
+    """Check the layout of ``root`` and return its class sub-folder names."""
+    if not root.exists():
+        raise FileNotFoundError(
+            f"No folder at {root}. Expected a folder of images laid out as {_layout(root)}."
+        )
+    if not root.is_dir():
+        raise NotADirectoryError(
+            f"{root} is a file, not a folder. Expected a folder of images laid out as "
+            f"{_layout(root)}."
+        )
+    entries = sorted(os.listdir(root))
+    if not entries:
+        raise ImageFolderError(
+            f"The folder {root} is empty. Expected images laid out as {_layout(root)}."
+        )
+    classes = [e for e in entries if (root / e).is_dir() and not e.startswith(".")]
+    if not classes:
+        files = [e for e in entries if (root / e).is_file()]
+        raise ImageFolderError(
+            f"The folder {root} has no class sub-folders (it holds {len(files)} files directly). "
+            f"Expected images laid out as {_layout(root)}: put the images of each class in a "
+            "sub-folder named after the class."
+        )
+    return classes
+
+
+def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]:
+    """Check the layout of ``root`` and pick the class folders (all by default)."""
+    found = _class_dirs(root)
+    if class_names is None:
+        return found
+    names = [str(c) for c in class_names]
+    missing = [c for c in names if c not in found]
+    if missing:
+        raise FileNotFoundError(
+            f"Class folder(s) {missing} not found in {root} (found {found}). "
+            f"Expected images laid out as {_layout(root)}."
+        )
+    return names
+
+
+def _loose_files(root: Path) -> list[SkippedFile]:
+    """Files directly in ``root``, which belong to no class (hidden files are ignored)."""
+    return [
+        SkippedFile(root / entry, "not inside a class folder")
+        for entry in sorted(os.listdir(root))
+        if (root / entry).is_file() and not entry.startswith(".")
+    ]
+
+
+def list_class_files(root: Path, class_names: Sequence[str]) -> list[list[Path]]:
+    """Every file under ``root/<class>/`` (sub-folders included), per class, in name order."""
+    out = []
+    for name in class_names:
+        files: list[Path] = []
+        for dirpath, _dirnames, filenames in sorted(os.walk(root / name)):
+            files.extend(Path(dirpath) / f for f in sorted(filenames))
+        out.append(files)
+    return out
+
+
+def check_candidates(
+    candidates: Sequence[Sequence[Path]],
+    quotas: Sequence[int | None],
+    *,
+    progress: bool = False,
+    description: str = "Checking images",
+    workers: int | None = None,
+) -> tuple[list[list[Path]], list[SkippedFile], int]:
+    """Check files class by class, in the given order, until each quota of good ones is met.
+
+    Returns
+    -------
+    good : list of list of Path
+        Loadable files per class, in name order.
+    skipped : list of SkippedFile
+        Files that failed the check.
+    not_examined : int
+        Files never opened (or not needed) because their class's quota was met.
+    """
+    total = sum(
+        len(c) if q is None else min(len(c), q) for c, q in zip(candidates, quotas, strict=True)
+    )
+    bar = ProgressBar(total, description, enabled=progress)
+    workers = workers or min(8, os.cpu_count() or 1)
+    good: list[list[Path]] = []
+    skipped: list[SkippedFile] = []
+    not_examined = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for files, quota in zip(candidates, quotas, strict=True):
+            kept: list[Path] = []
+            position = 0
+            while position < len(files) and (quota is None or len(kept) < quota):
+                need = len(files) - position
+                if quota is not None:
+                    need = min(need, max(quota - len(kept), workers))
+                chunk = list(files[position : position + need])
+                position += len(chunk)
+                for file, reason in zip(chunk, pool.map(_check_file, chunk), strict=True):
+                    if reason is not None:
+                        skipped.append(SkippedFile(file, reason))
+                    elif quota is None or len(kept) < quota:
+                        kept.append(file)
+                    else:
+                        not_examined += 1  # good, but over the quota
+                    bar.update()
+            not_examined += len(files) - position
+            # Keras reads files in name order within a class; keep that order.
+            good.append(sorted(kept))
+    bar.close()
+    return good, skipped, not_examined
+
+
+def scan_image_folder(
+    path: str | os.PathLike,
+    *,
+    class_names: Sequence[str] | None = None,
+    max_per_class: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    workers: int | None = None,
+) -> FolderReport:
+    """Check every file of a class-folder data set without changing anything.
+
+    Each file inside ``path/<class_name>/`` (sub-folders included, as Keras
+    does) is opened read-only with Pillow and fully decoded. Empty, corrupt,
+    truncated and non-image files, files whose content does not match their
+    name (a PNG called ``.jpg``) and formats Keras does not read are listed in
+    :attr:`FolderReport.skipped`; files directly in ``path`` are skipped too.
+
+    Parameters
+    ----------
+    path : path-like
+        Root folder, laid out as ``path/<class_name>/<image files>``.
+    class_names : sequence of str, optional
+        Use these class folders, in this order (all must exist); by default
+        every non-hidden sub-folder, sorted.
+    max_per_class : int, optional
+        Stop after this many loadable images per class, picked in a random
+        order fixed by ``seed`` (for quick runs on big folders).
+    seed : int
+        Seed of that random order.
+    progress : bool
+        Show a progress bar on stderr.
+    workers : int, optional
+        Threads that decode files in parallel (default: number of CPUs, at most 8).
+
+    Returns
+    -------
+    FolderReport
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist, or a requested class folder is missing.
+    NotADirectoryError
+        ``path`` is a file.
+    ImageFolderError
+        ``path`` is empty, has no class sub-folders, or holds no loadable image.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=2)
+    >>> report = scan_image_folder(root)
+    >>> report.n_loaded, len(report.skipped)
+    (20, 0)
+    """
+    root = Path(path).expanduser()
+    names = _resolve_classes(root, class_names)
+    if max_per_class is not None:
+        max_per_class = _check_int(max_per_class, "max_per_class", 1)
+    rng = np.random.default_rng(_check_int(seed, "seed", 0))
+    skipped = _loose_files(root)
+    candidates = list_class_files(root, names)
+    if max_per_class is not None:
+        candidates = [[files[i] for i in rng.permutation(len(files))] for files in candidates]
+    good, bad, not_examined = check_candidates(
+        candidates,
+        [max_per_class] * len(names),
+        progress=progress,
+        description=f"Checking images in {root.name}",
+        workers=workers,
+    )
+    skipped.extend(bad)
+    files_out = tuple(f for kept in good for f in kept)
+    labels = np.concatenate(
+        [np.full(len(kept), label, dtype=np.int64) for label, kept in enumerate(good)]
+    )
+    report = FolderReport(
+        root=root,
+        class_names=tuple(names),
+        files=files_out,
+        labels=labels,
+        skipped=tuple(sorted(skipped, key=lambda s: str(s.path))),
+        not_examined=not_examined,
+        notes=tuple(
+            f"class '{name}' has no loadable image"
+            for name, kept in zip(names, good, strict=True)
+            if not kept
+        ),
+    )
+    if not files_out:
+        raise ImageFolderError(
+            f"No loadable image in {root}: {report}\nExpected images laid out as {_layout(root)}."
+        )
+    return report
+
+
+# --------------------------------------------------------------------------
+# Staging and loading
+# --------------------------------------------------------------------------
+
+_STAGING_DIRS: list[str] = []
+
+
+def _remove_staging_dirs() -> None:  # pragma: no cover - runs at interpreter exit
+    for folder in _STAGING_DIRS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stage(files: Sequence[Path], labels: np.ndarray, class_names: Sequence[str]) -> Path:
+    """A temporary class-folder tree of links to ``files`` (copies where links fail).
+
+    Links are numbered so that name order is the order of ``files``.
+    """
+    if not _STAGING_DIRS:
+        atexit.register(_remove_staging_dirs)
+    staging = Path(tempfile.mkdtemp(prefix="course_utils_images_"))
+    _STAGING_DIRS.append(str(staging))
+    for name in class_names:
+        (staging / name).mkdir()
+    width = len(str(max(len(files), 1)))
+    for index, (file, label) in enumerate(zip(files, labels, strict=True)):
+        link = staging / class_names[int(label)] / f"{index:0{width}d}{file.suffix.lower()}"
+        try:
+            link.symlink_to(file.resolve())
+        except OSError:  # pragma: no cover - e.g. Windows without the symlink privilege
+            shutil.copyfile(file, link)
+    return staging
+
+
+def _all_keras_files(report: FolderReport) -> set[Path]:
+    """The files Keras itself would index in ``report.root``."""
+    listed = set()
+    for name in report.class_names:
+        for dirpath, _dirs, filenames in os.walk(report.root / name):
+            for f in filenames:
+                if f.lower().endswith(KERAS_IMAGE_EXTENSIONS):
+                    listed.add(Path(dirpath) / f)
+    return listed
+
+
+def _size_pair(image_size: Any) -> tuple[int, int]:
+    if isinstance(image_size, (tuple, list)):
+        if len(image_size) != 2:
+            raise ValueError(
+                f"image_size must be an int or a (height, width) pair, got {image_size!r}"
+            )
+        return (
+            _check_int(image_size[0], "image_size[0]", 1),
+            _check_int(image_size[1], "image_size[1]", 1),
+        )
+    size = _check_int(image_size, "image_size", 1)
+    return size, size
+
+
+def load_image_folder(
+    path: str | os.PathLike,
+    image_size: int | tuple[int, int] = (64, 64),
+    batch_size: int | None = 32,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    class_names: Sequence[str] | None = None,
+    max_per_class: int | None = None,
+    crop_to_aspect_ratio: bool = False,
+    interpolation: str = "bilinear",
+    progress: bool = False,
+) -> tuple[Any, FolderReport]:
+    """Load a class-folder data set with ``keras.utils.image_dataset_from_directory``.
+
+    The folder is checked first (:func:`scan_image_folder`); only loadable
+    files reach Keras, the rest are reported. Nothing in the folder is
+    written, moved, renamed or deleted. Grayscale, RGBA, palette and 16-bit
+    images come out as 8-bit-range RGB.
+
+    Parameters
+    ----------
+    path : path-like
+        Root folder, laid out as ``path/<class_name>/<image files>``.
+    image_size : int or (int, int)
+        Size every image is resized to, ``(height, width)``.
+    batch_size : int or None
+        Batch size; ``None`` yields single images.
+    shuffle : bool
+        Shuffle the files (with ``seed``); ``False`` keeps class-then-name order.
+    seed : int
+        Seed for shuffling, the validation split and ``max_per_class``.
+    validation_split : float, optional
+        Fraction held out for validation, with ``subset``.
+    subset : {"training", "validation", "both"}, optional
+        Which part to return when ``validation_split`` is set; ``"both"``
+        returns a ``(training, validation)`` pair of data sets.
+    class_names : sequence of str, optional
+        Class folders to use, in label order.
+    max_per_class : int, optional
+        Load at most this many images per class (random, fixed by ``seed``).
+    crop_to_aspect_ratio : bool
+        Crop to the target aspect ratio instead of stretching.
+    interpolation : str
+        Resize method, e.g. ``"bilinear"`` or ``"nearest"``.
+    progress : bool
+        Show a progress bar while checking files.
+
+    Returns
+    -------
+    dataset : tf.data.Dataset or (tf.data.Dataset, tf.data.Dataset)
+        Yields ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
+        ``[0, 255]`` and int32 ``(batch,)``.
+    report : FolderReport
+        Classes, counts and the skipped files with reasons.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, ImageFolderError
+        See :func:`scan_image_folder`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=2)
+    >>> ds, report = load_image_folder(root, image_size=32, batch_size=8)
+    >>> images, labels = next(iter(ds))
+    >>> tuple(images.shape), report.n_loaded
+    ((8, 32, 32, 3), 20)
+    """
+    import keras
+
+    size = _size_pair(image_size)
+    report = scan_image_folder(
+        path, class_names=class_names, max_per_class=max_per_class, seed=seed, progress=progress
+    )
+    if max_per_class is None and set(report.files) == _all_keras_files(report):
+        directory = report.root  # nothing to leave out: read the source folder as it is
+    else:
+        directory = _stage(report.files, report.labels, report.class_names)
+    dataset = keras.utils.image_dataset_from_directory(
+        str(directory),
+        labels="inferred",
+        label_mode="int",
+        class_names=list(report.class_names),
+        color_mode="rgb",
+        batch_size=batch_size,
+        image_size=size,
+        shuffle=shuffle,
+        seed=seed,
+        validation_split=validation_split,
+        subset=subset,
+        interpolation=interpolation,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        verbose=False,
+    )
+    if isinstance(dataset, list):
+        dataset = tuple(dataset)
+    return dataset, report
+
+
+def decode_files(
+    files: Sequence[Path],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    image_size: int | tuple[int, int],
+    *,
+    crop_to_aspect_ratio: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode checked image files into uint8 arrays through Keras, in the given order.
+
+    Returns
+    -------
+    images : numpy.ndarray
+        uint8, shape ``(len(files), height, width, 3)``.
+    labels : numpy.ndarray
+        int64, shape ``(len(files),)``.
+    """
+    import keras
+
+    height, width = _size_pair(image_size)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(files) == 0:
+        return np.zeros((0, height, width, 3), np.uint8), np.zeros((0,), np.int64)
+    staging = _stage(files, labels, class_names)
+    try:
+        dataset = keras.utils.image_dataset_from_directory(
+            str(staging),
+            labels="inferred",
+            label_mode="int",
+            class_names=list(class_names),
+            color_mode="rgb",
+            batch_size=256,
+            image_size=(height, width),
+            shuffle=False,
+            crop_to_aspect_ratio=crop_to_aspect_ratio,
+            verbose=False,
+        )
+        images = np.zeros((len(files), height, width, 3), dtype=np.uint8)
+        got_labels = np.zeros(len(files), dtype=np.int64)
+        start = 0
+        for batch, batch_labels in dataset:
+            stop = start + int(batch.shape[0])
+            images[start:stop] = np.clip(np.rint(np.asarray(batch)), 0, 255)
+            got_labels[start:stop] = np.asarray(batch_labels)
+            start = stop
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _STAGING_DIRS.remove(str(staging))
+    # Keras lists class by class; put the images back in the order of ``files``.
+    order = np.argsort(labels, kind="stable")
+    out = np.empty_like(images)
+    out[order] = images
+    return out, labels.copy()
+
+
+# --------------------------------------------------------------------------
+# Writing a small class-folder data set from the shapes
+# --------------------------------------------------------------------------
+
+
+def _write_problem_files(root: Path, image: np.ndarray) -> None:
+    """Files that a real folder may hold: broken ones, and odd-but-valid ones."""
+    from PIL import Image
+
+    target = root / SHAPE_CLASSES[0]
+    (target / "empty.jpg").write_bytes(b"")
+    (target / "notes.txt").write_text("A text file among the images.\n")
+    (target / "not_an_image.jpg").write_text("This is text, whatever the name says.\n")
+    Image.fromarray(image).save(target / "png_inside.jpg", format="PNG")
+    buffer = target / "truncated.jpg"
+    Image.fromarray(image).save(buffer, format="JPEG", quality=95)
+    data = buffer.read_bytes()
+    buffer.write_bytes(data[: len(data) // 2])
+    # Valid images in unusual modes: these load as RGB.
+    Image.fromarray(image).convert("L").save(target / "grayscale.png")
+    rgba = np.dstack([image, np.full(image.shape[:2], 200, np.uint8)])
+    Image.fromarray(rgba, mode="RGBA").save(target / "with_alpha.png")
+    gray16 = (image.mean(axis=2) * 257).astype(np.uint16)
+    Image.fromarray(gray16).save(target / "sixteen_bit.png")
+
+
+PROBLEM_FILES: tuple[tuple[str, bool], ...] = (
+    ("empty.jpg", False),
+    ("notes.txt", False),
+    ("not_an_image.jpg", False),
+    ("png_inside.jpg", False),
+    ("truncated.jpg", False),
+    ("grayscale.png", True),
+    ("with_alpha.png", True),
+    ("sixteen_bit.png", True),
+)
+"""Files that ``include_problem_files=True`` adds to the first class: (name, loadable)."""
+
+
+def write_image_folder(
+    path: str | os.PathLike,
+    n_per_class: int = 20,
+    image_size: int = 64,
+    *,
+    seed: int = 0,
+    max_rotation: float = 180.0,
+    formats: Sequence[str] = ("png", "jpg"),
+    include_problem_files: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Write a small class-folder data set of PNG and JPEG files from the shapes.
+
+    Produces ``path/<shape class>/<class>_<i>.<png|jpg>``, the layout of cats
+    vs dogs, so the folder pipeline can be taught and tested offline. The
+    target must not exist or be empty; running the same call again on a folder
+    it wrote returns at once, and nothing is ever overwritten.
+
+    Parameters
+    ----------
+    path : path-like
+        Folder to create.
+    n_per_class : int
+        Images per class (10 classes).
+    image_size : int
+        Side of the square images in pixels.
+    seed : int
+        Seed of :func:`make_shapes`.
+    max_rotation : float
+        Pose range in degrees, as in :func:`make_shapes`.
+    formats : sequence of {"png", "jpg"}
+        File formats, used in turn.
+    include_problem_files : bool
+        Also add the files of :data:`PROBLEM_FILES` to the first class: an empty
+        file, a text file, text named ``.jpg``, a PNG named ``.jpg``, a truncated
+        JPEG (all skipped by the loader) and grayscale, RGBA and 16-bit PNGs
+        (all loaded as RGB).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and holds files this function did not write with the
+        same arguments.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=3)
+    >>> sorted(p.name for p in (root / "arrow").iterdir())[:2]
+    ['arrow_000.png', 'arrow_001.jpg']
+    """
+    from PIL import Image
+
+    root = Path(path).expanduser()
+    n_per_class = _check_int(n_per_class, "n_per_class", 1)
+    image_size = _check_int(image_size, "image_size", 8, 1024)
+    max_rotation = _check_rotation(max_rotation)
+    formats = tuple(str(f).lower().lstrip(".") for f in formats)
+    allowed = {"png", "jpg"}
+    if not formats or not set(formats) <= allowed:
+        raise ValueError(f"formats must be a non-empty sequence of 'png'/'jpg', got {formats!r}")
+    settings = {
+        "n_per_class": n_per_class,
+        "image_size": image_size,
+        "seed": _check_int(seed, "seed", 0),
+        "max_rotation": max_rotation,
+        "formats": list(formats),
+        "include_problem_files": bool(include_problem_files),
+    }
+    if root.exists():
+        if not root.is_dir():
+            raise FileExistsError(f"{root} is a file; choose a new folder name.")
+        existing = os.listdir(root)
+        if existing:
+            try:
+                previous = json.loads((root / _WRITE_MARKER).read_text())
+            except (OSError, ValueError):
+                previous = None
+            if previous == settings:
+                return root
+            raise FileExistsError(
+                f"{root} is not empty; the course never overwrites files. Choose a new folder "
+                "(or delete this one yourself if it is a copy you no longer need)."
+            )
+    n_classes = len(SHAPE_CLASSES)
+    images, labels = make_shapes(
+        n_per_class * n_classes, image_size=image_size, seed=seed, max_rotation=max_rotation
+    )
+    for name in SHAPE_CLASSES:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    bar = ProgressBar(len(labels), f"Writing {root.name}", enabled=progress)
+    counters = [0] * n_classes
+    for image, label in zip(images, labels, strict=True):
+        index = counters[label]
+        counters[label] += 1
+        extension = formats[index % len(formats)]
+        name = SHAPE_CLASSES[label]
+        target = root / name / f"{name}_{index:03d}.{extension}"
+        if extension == "png":
+            Image.fromarray(image).save(target, format="PNG")
+        else:
+            Image.fromarray(image).save(target, format="JPEG", quality=92)
+        bar.update()
+    bar.close()
+    if include_problem_files:
+        _write_problem_files(root, images[np.flatnonzero(labels == 0)[0]])
+    (root / _WRITE_MARKER).write_text(json.dumps(settings, indent=1))
+    return root
