@@ -862,28 +862,37 @@ class QuizWidget:
         return str(self.quiz)
 
 
-def quiz_widget(quiz: Quiz | str | int) -> QuizWidget:
+def quiz_widget(quiz: Quiz | str | int, static: bool | None = None) -> QuizWidget | Quiz:
     """Show a quiz one question at a time with feedback and a running score.
 
     Parameters
     ----------
     quiz : Quiz, str or int
         A quiz, or a lesson name/number passed to :func:`load_quiz`.
+    static : bool or None
+        True: return the :class:`Quiz` itself, which shows as text (answers
+        hidden). False: the widget. None: the widget in a Jupyter kernel or
+        Colab, the text elsewhere (see :func:`course_utils.widgets.widgets_available`).
 
     Returns
     -------
-    QuizWidget
+    QuizWidget or Quiz
         Display it (last line of a cell). Keyboard: Tab moves between the
-        choices and the buttons, arrow keys or Space pick, Enter presses.
-        Without a widget front end it shows as text with the answers hidden.
+        choices and the buttons, arrow keys pick, Space or Enter presses.
+        In a front end without widgets (an HTML export) it shows as text with
+        the answers hidden.
 
     Examples
     --------
-    >>> quiz = quiz_widget("02")
+    >>> quiz = quiz_widget("02", static=False)
     >>> quiz.select("a"); quiz.check().is_correct
     True
     """
+    from course_utils.widgets import _use_static
+
     quiz = _as_quiz(quiz)
     if not len(quiz):
         raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
+    if _use_static(static):
+        return quiz
     return QuizWidget(quiz)

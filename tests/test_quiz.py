@@ -363,7 +363,7 @@ def test_check_answers_needs_a_quiz():
 
 
 def test_widget_one_question_at_a_time_with_feedback_and_score():
-    widget = quiz_widget("02")
+    widget = quiz_widget("02", static=False)
     assert isinstance(widget, QuizWidget)
     assert "question 1 of 10" in widget.header.value and "score 0 / 0" in widget.header.value
     assert widget.radio.options[0] == (f"a) {widget.question.choices[0].text}", "a")
@@ -392,7 +392,7 @@ def test_widget_one_question_at_a_time_with_feedback_and_score():
 
 
 def test_widget_multiple_answers_use_checkboxes():
-    widget = quiz_widget("02")
+    widget = quiz_widget("02", static=False)
     widget.index = widget.quiz.ids.index("aug-label-safe") - 1
     widget.next()
     assert widget.question.multiple
@@ -407,7 +407,7 @@ def test_widget_multiple_answers_use_checkboxes():
 
 def test_widget_finishes_and_restarts():
     quiz = load_quiz("05").sample(2, seed=0)
-    widget = quiz_widget(quiz)
+    widget = quiz_widget(quiz, static=False)
     widget.select(*widget.question.correct_keys)
     widget.check()
     assert widget.next_button.description == "Next question"
@@ -428,7 +428,7 @@ def test_widget_finishes_and_restarts():
 
 
 def test_widget_select_rejects_bad_keys():
-    widget = quiz_widget("01")
+    widget = quiz_widget("01", static=False)
     with pytest.raises(ValueError, match=r"keys: \['z'\] are not choices"):
         widget.select("z")
     with pytest.raises(ValueError, match="takes one choice; got 2"):
@@ -436,22 +436,33 @@ def test_widget_select_rejects_bad_keys():
 
 
 def test_widget_displays_as_text_without_a_widget_front_end():
-    widget = quiz_widget("04")
+    widget = quiz_widget("04", static=False)
     bundle = widget._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id
     assert bundle["text/plain"] == str(load_quiz("04")) == str(widget)
     assert "<details>" in bundle["text/html"]
 
 
+def test_quiz_widget_is_text_outside_a_kernel(monkeypatch):
+    from course_utils import widgets
+
+    monkeypatch.setattr(widgets, "widgets_available", lambda: False)
+    assert quiz_widget("02") == load_quiz("02")
+    assert isinstance(quiz_widget("02", static=False), QuizWidget)
+    monkeypatch.setattr(widgets, "widgets_available", lambda: True)
+    assert isinstance(quiz_widget("02"), QuizWidget)
+    assert isinstance(quiz_widget("02", static=True), Quiz)
+
+
 def test_widget_needs_questions():
     with pytest.raises(ValueError, match="quiz: 'none' has no questions"):
-        quiz_widget(Quiz("none", "Nothing"))
+        quiz_widget(Quiz("none", "Nothing"), static=False)
 
 
 def test_widget_controls_are_keyboard_reachable():
     import ipywidgets
 
-    widget = quiz_widget("03")
+    widget = quiz_widget("03", static=False)
     controls = [widget.radio, widget.check_button, widget.next_button, widget.restart_button]
     assert all(isinstance(c, ipywidgets.DOMWidget) for c in controls)
     assert all(c.tooltip for c in controls[1:])
