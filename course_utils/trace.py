@@ -1,0 +1,764 @@
+"""Traces that make training and prediction visible.
+
+:class:`TrainingTrace` is a Keras callback that records every epoch (loss,
+accuracy, validation loss and accuracy, seconds) and reads the numbers back
+as plain observations: the model starts learning, is improving, slowing
+down, has reached a plateau, or is overfitting (validation loss rises while
+training loss falls). It prints an epoch table and a small text chart, and
+draws the curves with matplotlib. :meth:`TrainingTrace.from_history` does
+the same for a ``History`` that ``model.fit`` already returned.
+
+:func:`prediction_trace` follows one image through every layer of a model,
+in order, and ends with the class probabilities and the predicted class.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from course_utils import _display
+from course_utils._validation import as_int, describe
+from course_utils.models import _check_model, _prepare_image, describe_layer
+
+__all__ = [
+    "EpochRow",
+    "LayerStep",
+    "PredictionTrace",
+    "TrainingTrace",
+    "epoch_observations",
+    "prediction_trace",
+]
+
+#: A relative drop of the training loss of at least this much is "improving".
+IMPROVING = 0.10
+#: A relative change of the training loss below this is a "plateau"; between
+#: this and :data:`IMPROVING` the model is "slowing".
+PLATEAU = 0.02
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def epoch_observations(
+    loss: Sequence[float],
+    val_loss: Sequence[float] | None = None,
+    accuracy: Sequence[float] | None = None,
+) -> list[str]:
+    """Read one observation per epoch from the loss curve.
+
+    The rules, for epoch ``i`` after the first (``gain`` is the relative drop
+    of the training loss since the epoch before):
+
+    * the loss is NaN or infinite: ``"diverged"``;
+    * validation loss rose while training loss fell: ``"overfitting"``;
+    * ``gain >= IMPROVING`` (10 %): ``"improving"``;
+    * ``PLATEAU <= gain < IMPROVING`` (2-10 %): ``"slowing"``;
+    * ``|gain| < PLATEAU``: ``"plateau"``;
+    * the loss rose by ``PLATEAU`` or more: ``"unstable"``.
+
+    Parameters
+    ----------
+    loss : sequence of float
+        Training loss per epoch.
+    val_loss : sequence of float, optional
+        Validation loss per epoch (same length).
+    accuracy : sequence of float, optional
+        Training accuracy per epoch, quoted in the first observation.
+
+    Returns
+    -------
+    list of str
+        One observation per epoch, each starting with its keyword.
+
+    Examples
+    --------
+    >>> epoch_observations([1.2, 0.9, 0.85, 0.84])
+    ['starts learning: loss 1.2', 'improving: loss -25%', 'slowing: loss only -6%', \
+'plateau: loss changed by less than 2%']
+    >>> epoch_observations([1.2, 0.9], val_loss=[0.8, 0.95])[1]
+    'overfitting: validation loss rose 0.8 -> 0.95 while training loss fell'
+    """
+    notes = []
+    for i, current in enumerate(loss):
+        if not _finite(current):
+            notes.append("diverged: the loss is not a finite number; try a lower learning rate")
+            continue
+        if i == 0:
+            text = f"starts learning: loss {_display.number(current, 3)}"
+            if accuracy is not None and _finite(accuracy[0]):
+                text += f", accuracy {accuracy[0]:.0%}"
+            notes.append(text)
+            continue
+        previous = loss[i - 1]
+        if not _finite(previous) or previous == 0:
+            notes.append(f"loss {_display.number(current, 3)}")
+            continue
+        gain = (previous - current) / abs(previous)
+        if (
+            val_loss is not None
+            and _finite(val_loss[i])
+            and _finite(val_loss[i - 1])
+            and val_loss[i] > val_loss[i - 1]
+            and gain > 0
+        ):
+            notes.append(
+                f"overfitting: validation loss rose {_display.number(val_loss[i - 1], 3)} -> "
+                f"{_display.number(val_loss[i], 3)} while training loss fell"
+            )
+        elif gain >= IMPROVING:
+            notes.append(f"improving: loss -{gain:.0%}")
+        elif gain >= PLATEAU:
+            notes.append(f"slowing: loss only -{gain:.0%}")
+        elif gain > -PLATEAU:
+            notes.append(f"plateau: loss changed by less than {PLATEAU:.0%}")
+        else:
+            notes.append(f"unstable: loss rose by {-gain:.0%}; try a lower learning rate")
+    return notes
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """One epoch of a :class:`TrainingTrace`.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch number.
+    metrics : dict of str to float
+        Everything Keras logged, e.g. ``loss``, ``accuracy``, ``val_loss``.
+    seconds : float or None
+        Wall-clock time of the epoch (None when read from a History).
+    observation : str
+        What the numbers say (see :func:`epoch_observations`).
+    """
+
+    epoch: int
+    metrics: dict[str, float]
+    seconds: float | None
+    observation: str
+
+    def __getattr__(self, name: str) -> float | None:
+        """``row.loss``, ``row.val_accuracy``, ...: the metric, or None if not logged."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.metrics.get(name)
+
+
+class TrainingTrace(keras.callbacks.Callback):
+    """A Keras callback that records and explains every training epoch.
+
+    Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered
+    1, 2, ... in the order they are recorded (across several ``fit`` calls).
+    Use a new trace for each experiment.
+
+    Attributes
+    ----------
+    rows : list of EpochRow
+        One row per epoch, with the observation.
+    epochs : list of int
+    observations : list of str
+    history : dict of str to list of float
+        Like ``History.history``.
+    seconds : list of float or None
+
+    Examples
+    --------
+    >>> trace = TrainingTrace.from_history({"loss": [1.2, 0.9, 0.7], "accuracy": [.55, .68, .75]})
+    >>> trace.observations[1]
+    'improving: loss -25%'
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._metrics: list[dict[str, float]] = []
+        self._seconds: list[float | None] = []
+        self._started: float | None = None
+
+    # Keras callback hooks -------------------------------------------------
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Start the clock for this epoch."""
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Record what Keras logged and how long the epoch took."""
+        seconds = None if self._started is None else time.perf_counter() - self._started
+        self._metrics.append({key: float(value) for key, value in (logs or {}).items()})
+        self._seconds.append(seconds)
+        self._started = None
+
+    # Construction from a finished fit --------------------------------------
+
+    @classmethod
+    def from_history(cls, history: Any) -> TrainingTrace:
+        """Build a trace from ``model.fit``'s ``History`` (or its ``.history`` dict).
+
+        Parameters
+        ----------
+        history : keras.callbacks.History or dict of str to list of float
+            Must contain ``"loss"``; every list must have one value per epoch.
+
+        Returns
+        -------
+        TrainingTrace
+            With ``seconds`` unknown (None).
+
+        Raises
+        ------
+        TypeError
+            If ``history`` is neither a History nor a dict of lists.
+        ValueError
+            If ``"loss"`` is missing or the lists differ in length.
+        """
+        if isinstance(history, keras.callbacks.History):
+            logs = history.history
+        elif isinstance(history, Mapping):
+            logs = history
+        else:
+            raise TypeError(
+                "history must be a keras History (what model.fit returns) or a dict of "
+                f"lists; got {describe(history)}"
+            )
+        if "loss" not in logs:
+            raise ValueError(f"history must contain 'loss'; got keys {sorted(logs)}")
+        lengths = {key: len(values) for key, values in logs.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"history must have one value per epoch for every key; got {lengths}")
+        trace = cls()
+        for i in range(lengths["loss"]):
+            trace._metrics.append({key: float(values[i]) for key, values in logs.items()})
+            trace._seconds.append(None)
+        return trace
+
+    # Reading the numbers ---------------------------------------------------
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Metric name -> one value per epoch (None where an epoch did not log it)."""
+        keys: list[str] = []
+        for metrics in self._metrics:
+            keys += [key for key in metrics if key not in keys]
+        return {key: [m.get(key) for m in self._metrics] for key in keys}
+
+    @property
+    def epochs(self) -> list[int]:
+        """1-based epoch numbers."""
+        return list(range(1, len(self._metrics) + 1))
+
+    @property
+    def seconds(self) -> list[float | None]:
+        """Seconds per epoch (None when unknown)."""
+        return list(self._seconds)
+
+    def _accuracy_key(self, prefix: str = "") -> str | None:
+        keys = self.history
+        for key in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"):
+            if prefix + key in keys:
+                return prefix + key
+        return None
+
+    @property
+    def observations(self) -> list[str]:
+        """One observation per epoch (see :func:`epoch_observations`)."""
+        history = self.history
+        loss = history.get("loss") or []
+        val_loss = history.get("val_loss")
+        accuracy_key = self._accuracy_key()
+        accuracy = history.get(accuracy_key) if accuracy_key else None
+        return epoch_observations(
+            [float("nan") if v is None else v for v in loss], val_loss, accuracy
+        )
+
+    @property
+    def rows(self) -> list[EpochRow]:
+        """One :class:`EpochRow` per epoch."""
+        return [
+            EpochRow(epoch, dict(metrics), seconds, observation)
+            for epoch, metrics, seconds, observation in zip(
+                self.epochs, self._metrics, self._seconds, self.observations, strict=True
+            )
+        ]
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+    # Showing it --------------------------------------------------------------
+
+    def _table(self) -> tuple[list[str], list[list[str]]]:
+        columns = [("loss", "Loss ↓")]
+        for key, title in (
+            (self._accuracy_key(), "Accuracy ↑"),
+            ("val_loss", "Val loss ↓"),
+            (self._accuracy_key("val_"), "Val accuracy ↑"),
+        ):
+            if key and key in self.history:
+                columns.append((key, title))
+        show_seconds = any(s is not None for s in self._seconds)
+        headers = ["Epoch"] + [title for _, title in columns]
+        headers += ["Seconds"] if show_seconds else []
+        headers.append("Observation")
+        rows = []
+        for row in self.rows:
+            cells = [str(row.epoch)]
+            cells += [_display.number(row.metrics.get(key), 3) for key, _ in columns]
+            if show_seconds:
+                cells.append("-" if row.seconds is None else f"{row.seconds:.2f}")
+            cells.append(row.observation)
+            rows.append(cells)
+        return headers, rows
+
+    def to_markdown(self) -> str:
+        """The epoch table in Markdown."""
+        return _display.markdown_table(*self._table())
+
+    def __str__(self) -> str:
+        if not self._metrics:
+            return "TrainingTrace: no epochs recorded yet"
+        return _display.text_table(*self._table()) + "\n\n" + self.text_chart()
+
+    def _repr_html_(self) -> str:
+        if not self._metrics:
+            return "<p>TrainingTrace: no epochs recorded yet</p>"
+        headers, rows = self._table()
+        chart = self.text_chart().replace("&", "&amp;").replace("<", "&lt;")
+        return _display.html_table(headers, rows) + f"<pre>{chart}</pre>"
+
+    def text_chart(self, metric: str = "loss", height: int = 8, validation: bool = True) -> str:
+        """A small text chart of one metric per epoch, like a hand-drawn sketch.
+
+        Parameters
+        ----------
+        metric : str
+            A logged metric, e.g. ``"loss"`` or ``"accuracy"``.
+        height : int
+            Most value rows (at least 2); the value step is rounded to 1, 2, 2.5 or 5
+            times a power of ten, so fewer rows may be used.
+        validation : bool
+            Also mark ``val_<metric>`` with ``o`` when it was logged
+            (``#`` where both fall on the same spot).
+
+        Returns
+        -------
+        str
+            Rows labelled with values from the largest down to the smallest,
+            ``*`` marks per epoch, and the epoch numbers along the x axis.
+
+        Raises
+        ------
+        ValueError
+            If ``metric`` was not logged, or ``height < 2``.
+
+        Examples
+        --------
+        >>> print(TrainingTrace.from_history({"loss": [1.2, 0.9, 0.6]}).text_chart(height=3))
+         1.2 |*
+         0.9 |  *
+         0.6 |    *
+             +------
+              1 2 3
+              Epochs
+        """
+        history = self.history
+        if metric not in history:
+            raise ValueError(f"metric must be one of {sorted(history)}; got {metric!r}")
+        height = as_int(height, "height", minimum=2)
+        series = {"*": history[metric]}
+        if validation and f"val_{metric}" in history and not metric.startswith("val_"):
+            series["o"] = history[f"val_{metric}"]
+        values = [v for vs in series.values() for v in vs if _finite(v)]
+        if not values:
+            raise ValueError(f"metric {metric!r} has no finite values to chart")
+        top, bottom, step, decimals = _nice_scale(max(values), min(values), height)
+        rows = round((top - bottom) / step) + 1
+        labels = [f"{top - r * step:.{decimals}f}" for r in range(rows)]
+        label_width = max(len(label) for label in labels) + 1
+        n = len(self._metrics)
+        width = len(str(n)) + 1
+        grid = [[" "] * (n * width) for _ in range(rows)]
+        for mark, vs in series.items():
+            for i, value in enumerate(vs):
+                if not _finite(value):
+                    continue
+                r = min(rows - 1, max(0, math.floor((top - value) / step + 0.5)))
+                cell = grid[r][i * width]
+                grid[r][i * width] = mark if cell in (" ", mark) else "#"
+        lines = [
+            f"{label:>{label_width}} |{''.join(row)}".rstrip()
+            for label, row in zip(labels, grid, strict=True)
+        ]
+        pad = " " * label_width
+        lines.append(f"{pad} +{'-' * (n * width)}")
+        lines.append(f"{pad}  " + "".join(str(e).ljust(width) for e in self.epochs).rstrip())
+        legend = "Epochs" if len(series) == 1 else f"Epochs   (* {metric}, o val_{metric})"
+        lines.append(f"{pad}  {legend}")
+        return "\n".join(lines)
+
+    def plot(self, fig: Figure | None = None) -> Figure:
+        """Draw loss (and accuracy, when logged) per epoch, training and validation.
+
+        Parameters
+        ----------
+        fig : matplotlib.figure.Figure, optional
+            Figure to draw into (cleared first).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Axes titled ``"Loss"`` and, if accuracy was logged, ``"Accuracy"``.
+        """
+        if not self._metrics:
+            raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
+        history = self.history
+        panels = [("Loss", "loss")]
+        accuracy_key = self._accuracy_key()
+        if accuracy_key:
+            panels.append(("Accuracy", accuracy_key))
+        if fig is None:
+            fig = Figure(figsize=(4.2 * len(panels), 3.2), layout="constrained")
+        elif not isinstance(fig, Figure):
+            raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
+        else:
+            fig.clear()
+        for i, (title, key) in enumerate(panels):
+            ax = fig.add_subplot(1, len(panels), i + 1)
+            ax.plot(self.epochs, _nan(history[key]), "o-", label="training")
+            if f"val_{key}" in history:
+                ax.plot(self.epochs, _nan(history[f"val_{key}"]), "s--", label="validation")
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            ax.set_xticks(self.epochs if len(self) <= 20 else ax.get_xticks())
+            ax.legend()
+        return fig
+
+
+def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, float, int]:
+    """Round chart limits to a 1-2-2.5-5 step so that at most ``height`` rows are needed.
+
+    Returns (top, bottom, step, decimals): top and bottom are multiples of step.
+    """
+    span = high - low
+    if span <= 0:
+        span = abs(high) or 1.0
+        rows_wanted = 1
+    else:
+        rows_wanted = height - 1
+    raw = span / rows_wanted
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        top = math.ceil(high / step - 1e-9) * step
+        bottom = math.floor(low / step + 1e-9) * step
+        if round((top - bottom) / step) + 1 <= height:
+            break
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if factor == 2.5 else 0)
+    if high == low:
+        top = bottom = high
+    return top, bottom, step, decimals
+
+
+def _nan(values: Sequence[float | None]) -> list[float]:
+    return [float("nan") if v is None else v for v in values]
+
+
+# ---------------------------------------------------------------------------
+# Prediction trace
+
+
+@dataclass(frozen=True)
+class LayerStep:
+    """What one layer made of the image.
+
+    Attributes
+    ----------
+    index : int
+        1-based position; step 1 is the input image.
+    name, type : str
+        Layer name and class name.
+    output_shape : tuple of int
+        Shape of this layer's output for the one image (no batch axis).
+    mean, max : float
+        Mean and maximum of the output values.
+    zero_fraction : float
+        Share of output values that are exactly 0 (e.g. switched off by ReLU).
+    description : str
+        One phrase on what the layer does.
+    picture : numpy.ndarray or None
+        For image-like outputs ``(H, W, C)``: the first few channels scaled to
+        [0, 1], shape ``(k, H, W)``. The input step holds the image itself in
+        [0, 1], shape ``(1, H, W, 3)`` or ``(1, H, W)``. None for other outputs.
+    """
+
+    index: int
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    mean: float
+    max: float
+    zero_fraction: float
+    description: str
+    picture: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PredictionTrace:
+    """One image's way through a model: :func:`prediction_trace`'s result.
+
+    Attributes
+    ----------
+    steps : list of LayerStep
+        The input, then every layer in order.
+    probabilities : numpy.ndarray
+        float64 ``(K,)`` class probabilities, summing to 1.
+    predicted : int
+        Index of the most probable class.
+    class_names : list of str
+        Name per class (the index as text when none were given).
+    note : str
+        How the probabilities were read from the model's output.
+    """
+
+    steps: list[LayerStep]
+    probabilities: np.ndarray
+    predicted: int
+    class_names: list[str]
+    note: str = ""
+
+    @property
+    def predicted_class(self) -> str:
+        """Name of the predicted class."""
+        return self.class_names[self.predicted]
+
+    @property
+    def confidence(self) -> float:
+        """Probability of the predicted class."""
+        return float(self.probabilities[self.predicted])
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes as (name, probability), best first."""
+        k = as_int(k, "k")
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+
+    _HEADERS = ("#", "Layer", "Type", "Output shape", "Mean", "Max", "Zeros", "What it does")
+
+    def _cells(self) -> list[list[str]]:
+        return [
+            [
+                str(s.index),
+                s.name,
+                s.type,
+                _display.shape_text(s.output_shape, rows=False),
+                _display.number(s.mean, 3),
+                _display.number(s.max, 3),
+                f"{s.zero_fraction:.0%}",
+                s.description,
+            ]
+            for s in self.steps
+        ]
+
+    def _verdict(self) -> str:
+        top = ", ".join(f"{name} {p:.1%}" for name, p in self.top(3))
+        return f"Prediction: {self.predicted_class} ({self.confidence:.1%}); top: {top}"
+
+    def __str__(self) -> str:
+        text = f"Prediction trace: {len(self.steps)} steps\n"
+        text += _display.text_table(self._HEADERS, self._cells()) + "\n" + self._verdict()
+        return text + (f"\n({self.note})" if self.note else "")
+
+    def to_markdown(self) -> str:
+        """The steps as a Markdown table, then the prediction."""
+        return _display.markdown_table(self._HEADERS, self._cells()) + f"\n\n{self._verdict()}"
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for cells, step in zip(self._cells(), self.steps, strict=True):
+            pictures = (
+                ""
+                if step.picture is None
+                else "".join(
+                    _display.img_tag(p, title=f"{step.name} channel {i}")
+                    for i, p in enumerate(step.picture)
+                )
+            )
+            rows.append([*cells, pictures])
+        table = _display.html_table(
+            (*self._HEADERS, "Picture"), rows, raw_columns=(8,), caption="Prediction trace"
+        )
+        bars = "".join(
+            f"<div><span style='display:inline-block;width:9em'>{_escape(name)}</span>"
+            f"<span style='display:inline-block;background:#4c72b0;height:0.8em;"
+            f"width:{p * 12:.2f}em'></span> {p:.1%}</div>"
+            for name, p in self.top(min(5, len(self.probabilities)))
+        )
+        note = f"<p><small>{_escape(self.note)}</small></p>" if self.note else ""
+        return f"{table}<p><b>{_escape(self._verdict())}</b></p>{bars}{note}"
+
+    def plot(self, fig: Figure | None = None, max_panels: int = 8, ncols: int = 5) -> Figure:
+        """Draw the input, the feature maps along the way, and the probabilities.
+
+        Parameters
+        ----------
+        fig : matplotlib.figure.Figure, optional
+            Figure to draw into (cleared first).
+        max_panels : int
+            At most this many image panels (input first, then evenly chosen
+            layers with image-like output, showing their first channel).
+        ncols : int
+            Panels per row.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Image panels titled ``"i. name"`` and a last axes with the
+            probabilities as horizontal bars.
+        """
+        max_panels = as_int(max_panels, "max_panels")
+        ncols = as_int(ncols, "ncols")
+        pictured = [s for s in self.steps if s.picture is not None]
+        if len(pictured) > max_panels:
+            keep = np.unique(np.linspace(0, len(pictured) - 1, max_panels).round().astype(int))
+            pictured = [pictured[i] for i in keep]
+        total = len(pictured) + 1
+        ncols = min(ncols, total)
+        nrows = math.ceil(total / ncols)
+        if fig is None:
+            fig = Figure(figsize=(2.2 * ncols, 2.3 * nrows), layout="constrained")
+        elif not isinstance(fig, Figure):
+            raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
+        else:
+            fig.clear()
+        for i, step in enumerate(pictured):
+            ax = fig.add_subplot(nrows, ncols, i + 1)
+            picture = step.picture[0]
+            ax.imshow(picture, cmap="viridis" if step.index > 1 else "gray", vmin=0, vmax=1)
+            shape = _display.shape_text(step.output_shape, rows=False)
+            ax.set_title(f"{step.index}. {step.name}\n{shape}", fontsize=8)
+            ax.set_axis_off()
+        ax = fig.add_subplot(nrows, ncols, total)
+        top = self.top(min(10, len(self.probabilities)))[::-1]
+        ax.barh([name for name, _ in top], [p for _, p in top], color="#4c72b0")
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{self.predicted_class} ({self.confidence:.0%})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        return fig
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _step(index: int, layer_name: str, kind: str, value: np.ndarray, description: str) -> LayerStep:
+    picture = None
+    if value.ndim == 3:
+        channels = min(value.shape[-1], 4)
+        picture = np.stack([_display.normalize_map(value[..., c]) for c in range(channels)])
+    return LayerStep(
+        index=index,
+        name=layer_name,
+        type=kind,
+        output_shape=tuple(int(s) for s in value.shape),
+        mean=float(value.mean()),
+        max=float(value.max()),
+        zero_fraction=float(np.mean(value == 0)),
+        description=description,
+        picture=picture,
+    )
+
+
+def _as_probabilities(output: np.ndarray) -> tuple[np.ndarray, str]:
+    scores = np.asarray(output, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("model output must be finite class scores; got NaN or infinity")
+    if scores.size == 1:
+        p = float(scores[0])
+        if not 0 <= p <= 1:
+            p = 1 / (1 + math.exp(-p))
+            return np.array([1 - p, p]), "one logit output: sigmoid applied, read as [1 - p, p]"
+        return np.array([1 - p, p]), "one sigmoid output p, read as [1 - p, p]"
+    if scores.min() < 0 or abs(scores.sum() - 1) > 1e-3:
+        exp = np.exp(scores - scores.max())
+        return exp / exp.sum(), "the model outputs logits: softmax applied"
+    return scores / scores.sum(), ""
+
+
+def prediction_trace(
+    model: keras.Model, image: Any, class_names: Sequence[str] | None = None
+) -> PredictionTrace:
+    """Follow one image through every layer of a model to its prediction.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Sequential or Functional classifier whose output is ``(N, K)`` class
+        scores (softmax probabilities, logits, or one sigmoid unit).
+    image : array-like, shape (H, W, C) or (H, W)
+        One image on the 0-255 scale with the size and channels the model takes.
+    class_names : sequence of str, optional
+        One name per class.
+
+    Returns
+    -------
+    PredictionTrace
+        The input and every layer in order (for Functional models, the
+        model's topological order), then the probabilities and the predicted
+        class; shows itself as HTML, text and a figure (``.plot()``).
+
+    Raises
+    ------
+    ValueError
+        For an image that does not fit the model, a model whose output is not
+        class scores, or class names that do not match the classes.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> trace = prediction_trace(build_course_cnn((16, 16, 3), 3), np.zeros((16, 16, 3)))
+    >>> [step.name for step in trace.steps][:3]
+    ['input', 'rescale', 'conv1']
+    """
+    batch = _prepare_image(model, image)
+    _check_model(model)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    outputs = [keras.tree.flatten(layer.output)[0] for layer in layers]
+    probe = keras.Model(model.inputs[0], outputs)
+    values = probe(batch, training=False)
+    values = [np.asarray(v)[0] for v in (values if isinstance(values, list) else [values])]
+    final = np.asarray(model(batch, training=False))
+    if final.ndim != 2:
+        raise ValueError(
+            f"model must output class scores (N, K); {model.name!r} outputs shape {final.shape}"
+        )
+    probabilities, note = _as_probabilities(final[0])
+    if class_names is None:
+        names = [str(i) for i in range(len(probabilities))]
+    else:
+        if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+            raise TypeError(f"class_names must be a sequence of str; got {describe(class_names)}")
+        if len(class_names) != len(probabilities):
+            raise ValueError(
+                f"class_names must have one name per class ({len(probabilities)}); "
+                f"got {len(class_names)}"
+            )
+        names = [str(n) for n in class_names]
+    first = _step(1, "input", "image", batch[0], "the image as the model receives it")
+    steps = [replace(first, picture=_display.display_image(batch[0])[np.newaxis])]
+    for i, (layer, value) in enumerate(zip(layers, values, strict=True)):
+        steps.append(
+            _step(i + 2, layer.name, layer.__class__.__name__, value, describe_layer(layer))
+        )
+    return PredictionTrace(
+        steps=steps,
+        probabilities=probabilities,
+        predicted=int(np.argmax(probabilities)),
+        class_names=names,
+        note=note,
+    )
