@@ -1,0 +1,378 @@
+"""The course's input pipeline, and a trace of its stages measured on real tensors.
+
+:func:`build_pipeline` turns in-memory images and labels into the
+``tf.data.Dataset`` the course trains on::
+
+    from_tensor_slices -> shuffle -> batch(32) -> map(augment, parallel) -> prefetch
+
+Images stay uint8 until augmentation, which runs on whole batches (one
+``map`` call per batch is cheaper than one per image) with
+``num_parallel_calls=tf.data.AUTOTUNE``; nothing augmented is ever stored, and
+each epoch sees new variants. The same ``seed`` gives the same batches, with
+the same augmentation, every time the pipeline is built.
+
+:func:`trace_pipeline` runs the pipeline (and optionally a model) on the
+data and reports each stage: what goes in, what it does, what comes out,
+with dtype, value range and a small example. In Jupyter it shows as an HTML
+table with thumbnails; in a terminal as text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils import _display
+from course_utils._validation import as_images, as_int, as_labels, as_seed, describe
+from course_utils.augment import _flat_layers, apply_augmenter
+from course_utils.models import _check_model, _model_input_shape
+
+__all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "trace_pipeline"]
+
+
+def _check_augmenter(augmenter: Any) -> None:
+    if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
+        raise TypeError(
+            "augmenter must be a keras Layer/Sequential (e.g. from make_augmenter) or None; "
+            f"got {describe(augmenter)}"
+        )
+
+
+def build_pipeline(
+    images: Any,
+    labels: Any,
+    augmenter: keras.layers.Layer | None = None,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = 0,
+) -> tf.data.Dataset:
+    """Build the course's ``tf.data`` pipeline from images and labels in memory.
+
+    Parameters
+    ----------
+    images : array-like, shape (N, H, W, C) or (N, H, W)
+        uint8 (or float) images on the 0-255 scale. They are not modified.
+    labels : array-like of int, shape (N,)
+        Class index per image.
+    augmenter : keras.layers.Layer, optional
+        E.g. :func:`course_utils.augment.make_augmenter`; applied to every
+        batch in training mode. None for no augmentation (validation, test).
+    batch_size : int
+        Images per batch; the last batch may be smaller.
+    shuffle : bool
+        Shuffle all ``N`` examples, in a new order each epoch.
+    seed : int or None
+        Seed for the shuffle order and the augmentation: the same seed gives
+        the same batches every time the pipeline is built. None for fresh
+        randomness.
+
+    Returns
+    -------
+    tf.data.Dataset
+        Yields ``(images, labels)`` batches: images ``(B, H, W, C)`` (uint8
+        without augmenter, float32 on the 0-255 scale with one) and int64
+        labels ``(B,)``.
+
+    Examples
+    --------
+    >>> images = np.zeros((100, 32, 32, 3), np.uint8)
+    >>> ds = build_pipeline(images, np.zeros(100, int), batch_size=32)
+    >>> [int(x.shape[0]) for x, _ in ds]
+    [32, 32, 32, 4]
+    """
+    images = as_images(images, "images", channels=None)
+    labels = as_labels(labels, "labels", n=len(images))
+    _check_augmenter(augmenter)
+    batch_size = as_int(batch_size, "batch_size")
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be True or False; got {describe(shuffle)}")
+    seed = as_seed(seed)
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if augmenter is not None:
+        if seed is None:
+            dataset = dataset.map(
+                lambda x, y: (apply_augmenter(augmenter, x), y),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        else:
+            # One seed pair per batch, fresh each epoch: the augmentation of a batch
+            # depends only on its seed, not on which parallel call runs first.
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            seeds = seeds.batch(2, drop_remainder=True)
+            dataset = tf.data.Dataset.zip(dataset, seeds).map(
+                lambda batch, pair: (apply_augmenter(augmenter, batch[0], pair), batch[1]),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass(frozen=True)
+class PipelineStage:
+    """One row of a :class:`PipelineTrace`.
+
+    Attributes
+    ----------
+    name : str
+        Stage name, e.g. ``"Batching and shuffling"``.
+    input_shape, output_shape : tuple of int
+        Shapes going in and coming out; the first axis counts rows (images).
+    operation : str
+        What the stage does, in words.
+    dtype : str
+        dtype of the output.
+    value_range : tuple of float
+        Smallest and largest value measured in the output.
+    example : str
+        A short text example (labels, probabilities).
+    pictures : numpy.ndarray or None
+        Up to a few example images ``(k, H, W, C)`` on the 0-255 scale.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    operation: str
+    output_shape: tuple[int, ...]
+    dtype: str
+    value_range: tuple[float, float]
+    example: str
+    pictures: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PipelineTrace:
+    """The stages of the input pipeline (and model), measured on real tensors.
+
+    Attributes
+    ----------
+    stages : list of PipelineStage
+    batches_per_epoch : int
+    dataset : tf.data.Dataset
+        The pipeline that was traced, ready for ``model.fit``.
+    """
+
+    stages: list[PipelineStage]
+    batches_per_epoch: int
+    dataset: tf.data.Dataset = field(repr=False, compare=False)
+
+    _HEADERS = ("#", "Stage", "Input", "Operation", "Output", "dtype", "Range", "Example")
+
+    def _cells(self) -> list[list[str]]:
+        return [
+            [
+                str(i + 1),
+                s.name,
+                _display.shape_text(s.input_shape),
+                s.operation,
+                _display.shape_text(s.output_shape),
+                s.dtype,
+                f"{_display.number(s.value_range[0])} to {_display.number(s.value_range[1])}",
+                s.example,
+            ]
+            for i, s in enumerate(self.stages)
+        ]
+
+    def __str__(self) -> str:
+        return f"Data flow: {len(self.stages)} stages\n" + _display.text_table(
+            self._HEADERS, self._cells()
+        )
+
+    def to_markdown(self) -> str:
+        """The stages as a Markdown table."""
+        return _display.markdown_table(self._HEADERS, self._cells())
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for cells, stage in zip(self._cells(), self.stages, strict=True):
+            pictures = (
+                ""
+                if stage.pictures is None
+                else "".join(
+                    _display.img_tag(np.clip(p.astype(np.float32), 0, 255) / 255)
+                    for p in stage.pictures
+                )
+            )
+            text = _escape(cells[-1])
+            rows.append([*cells[:-1], f"{pictures}<br><small>{text}</small>"])
+        return _display.html_table(
+            self._HEADERS,
+            rows,
+            raw_columns=(7,),
+            caption=f"Data flow: {len(self.stages)} stages, "
+            f"{self.batches_per_epoch} batches per epoch",
+        )
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _value_range(array: np.ndarray) -> tuple[float, float]:
+    return float(np.min(array)), float(np.max(array))
+
+
+def _label_text(labels: np.ndarray, count: int = 8) -> str:
+    shown = ", ".join(str(int(v)) for v in labels[:count])
+    return f"labels [{shown}{', ...' if len(labels) > count else ''}]"
+
+
+def _augmenter_text(augmenter: keras.layers.Layer) -> str:
+    names = [layer.__class__.__name__ for layer in _flat_layers(augmenter)]
+    words = [n.removeprefix("Random").lower() if n.startswith("Random") else n for n in names]
+    return ", ".join(words) if words else "(no layers)"
+
+
+def trace_pipeline(
+    images: Any,
+    labels: Any,
+    augmenter: keras.layers.Layer | None = None,
+    model: keras.Model | None = None,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> PipelineTrace:
+    """Run the course pipeline (and a model) and describe every stage with real numbers.
+
+    The stages follow the course's picture of the data flow: the original
+    data set, augmentation, shuffling and batching, then the model. In the
+    real pipeline, augmentation runs on each batch right after batching (the
+    result is the same image by image); the trace measures it there.
+
+    Parameters
+    ----------
+    images, labels, augmenter, batch_size, seed
+        As for :func:`build_pipeline` (with ``shuffle=True``).
+    model : keras.Model, optional
+        A model that takes the images' size and channels; its output for the
+        first batch is the last stage. A model whose input size differs from
+        the images is an error: resize the images, or start the model with a
+        ``keras.layers.Resizing`` layer and an input of any size.
+
+    Returns
+    -------
+    PipelineTrace
+        2 to 4 :class:`PipelineStage` rows; ``.dataset`` is the pipeline.
+
+    Raises
+    ------
+    ValueError
+        Bad images or labels, or images that do not fit the model.
+
+    Examples
+    --------
+    >>> images = np.zeros((1000, 32, 32, 3), np.uint8)
+    >>> trace = trace_pipeline(images, np.zeros(1000, int))
+    >>> [stage.output_shape for stage in trace.stages]
+    [(1000, 32, 32, 3), (32, 32, 32, 3)]
+    """
+    images = as_images(images, "images", channels=None)
+    labels = as_labels(labels, "labels", n=len(images))
+    _check_augmenter(augmenter)
+    batch_size = as_int(batch_size, "batch_size")
+    seed = as_seed(seed)
+    if model is not None:
+        _check_model(model)
+        _check_model_fits(model, images.shape[1:])
+
+    dataset = build_pipeline(images, labels, augmenter, batch_size, shuffle=True, seed=seed)
+    batch_images, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
+    n = len(images)
+    batches = math.ceil(n / batch_size)
+    last = n - (batches - 1) * batch_size
+    stages = [
+        PipelineStage(
+            name="Original dataset",
+            input_shape=images.shape,
+            operation="load images and labels into memory; from_tensor_slices yields one "
+            "(image, label) pair per row",
+            output_shape=images.shape,
+            dtype=str(images.dtype),
+            value_range=_value_range(images),
+            example=f"first image, label {int(labels[0])}",
+            pictures=images[:1],
+        )
+    ]
+    if augmenter is not None:
+        plain = build_pipeline(images, labels, None, batch_size, shuffle=True, seed=seed)
+        before = np.asarray(next(iter(plain))[0])
+        stages.append(
+            PipelineStage(
+                name="Data augmentation",
+                input_shape=images.shape,
+                operation=f"random {_augmenter_text(augmenter)} in Dataset.map with parallel "
+                "calls, on the fly: nothing is stored, every epoch gets new variants",
+                output_shape=(n, *batch_images.shape[1:]),
+                dtype=str(batch_images.dtype),
+                value_range=_value_range(batch_images),
+                example="3 images before and after augmentation",
+                pictures=np.concatenate([before[:3], batch_images[:3]]).astype(np.float32),
+            )
+        )
+    tail = "" if last == batch_size else f", the last one {last}"
+    stages.append(
+        PipelineStage(
+            name="Batching and shuffling",
+            input_shape=images.shape,
+            operation=f"shuffle all {n} rows (seed {seed}) and group them into batches of "
+            f"{batch_size}: {batches} batches per epoch{tail}; prefetch the next batch",
+            output_shape=batch_images.shape,
+            dtype=str(batch_images.dtype),
+            value_range=_value_range(batch_images),
+            example=f"first batch, {_label_text(batch_labels)}",
+            pictures=batch_images[:6],
+        )
+    )
+    if model is not None:
+        output = np.asarray(model(batch_images, training=False))
+        rows = output.reshape(len(output), -1)
+        is_probability = (
+            output.ndim == 2 and rows.min() >= 0 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3)
+        )
+        kind = f"{rows.shape[1]} class probabilities" if is_probability else "outputs"
+        first = ", ".join(f"{v:.2f}" for v in rows[0][:10])
+        stages.append(
+            PipelineStage(
+                name="Model",
+                input_shape=batch_images.shape,
+                operation=f"feed the batch into {model.name!r} "
+                f"({len(model.layers)} layers): {kind} per image",
+                output_shape=output.shape,
+                dtype=str(output.dtype),
+                value_range=_value_range(output),
+                example=f"first row [{first}{', ...' if rows.shape[1] > 10 else ''}]",
+            )
+        )
+    return PipelineTrace(stages=stages, batches_per_epoch=batches, dataset=dataset)
+
+
+def _check_model_fits(model: keras.Model, image_shape: tuple[int, ...]) -> None:
+    shape = _model_input_shape(model)
+    if shape is None:
+        if not isinstance(model, keras.Sequential):
+            raise ValueError(
+                f"model {model.name!r} has no defined inputs (a subclassed model?); "
+                "use a Sequential or Functional model"
+            )
+        model.build((None, *image_shape))
+        return
+    expected = shape[1:]
+    fits = len(expected) == len(image_shape) and all(
+        e is None or e == s for e, s in zip(expected, image_shape, strict=True)
+    )
+    if not fits:
+        wanted = "x".join("any" if e is None else str(e) for e in expected)
+        raise ValueError(
+            f"images are {'x'.join(map(str, image_shape))} but model {model.name!r} takes "
+            f"{wanted}; resize the images (e.g. load them with that image_size), or "
+            "give the model an input of any size with keras.layers.Resizing first"
+        )
