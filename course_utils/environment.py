@@ -236,12 +236,19 @@ def setup(quiet: bool = True) -> None:
     ----------
     quiet : bool, default True
         Silence TensorFlow's informational logging.
+
+    Notes
+    -----
+    In a Jupyter kernel it also switches on inline figures, so that a
+    :class:`matplotlib.figure.Figure` returned by a course helper as a cell's
+    last value is drawn below the cell (the helpers never touch pyplot).
     """
     import matplotlib as mpl
     import matplotlib.style
 
     if quiet:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _show_figures_inline()
     matplotlib.style.use("tableau-colorblind10")
     mpl.rcParams.update(
         {
@@ -254,3 +261,19 @@ def setup(quiet: bool = True) -> None:
             "axes.grid": False,
         }
     )
+
+
+def _show_figures_inline() -> bool:
+    """Draw returned Figures inline when running in a Jupyter kernel.
+
+    Returns True when inline figures were switched on.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every Jupyter install
+        return False
+    shell = get_ipython()
+    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
+        return False
+    shell.run_line_magic("matplotlib", "inline")
+    return True

@@ -68,3 +68,19 @@ def test_setup_styles_figures_for_projectors():
         environment.setup()
         assert mpl.rcParams["font.size"] >= 12
         assert mpl.rcParams["image.cmap"] == "viridis"
+
+
+def test_inline_figures_only_inside_a_kernel(monkeypatch):
+    import IPython
+
+    assert environment._show_figures_inline() is False  # plain Python: nothing to do
+
+    calls = []
+
+    class ZMQInteractiveShell:  # the class name ipykernel's shell has
+        def run_line_magic(self, name, line):
+            calls.append((name, line))
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: ZMQInteractiveShell())
+    assert environment._show_figures_inline() is True
+    assert calls == [("matplotlib", "inline")]
