@@ -1,0 +1,270 @@
+"""End to end: a lesson in a real JupyterLab 4, driven by headless Chromium.
+
+Starts JupyterLab on a free localhost port with a random token, serving a
+temporary copy of ``notebooks/`` (the repository is never written), opens the
+augmentation lesson, runs all its cells, moves the rotation slider of the
+augmentation explorer and answers the first quiz question, and checks that the
+augmented image changes and the feedback appears. Screenshots go to
+``build/e2e/``.
+
+The browser is Debian's ``chromium`` (``tools/install_browser.sh`` installs it),
+driven by Playwright through its executable path; no browser is downloaded.
+Without it the test is skipped and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The lesson the test opens: it shows `augmentation_explorer(...)` and `quiz_widget(...)`.
+LESSON = ROOT / "notebooks" / "02_data_augmentation.ipynb"
+#: Stand-in with the same two widgets, used only while the lesson does not exist yet.
+STAND_IN = Path(__file__).resolve().parent / "demo_lesson.ipynb"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "build" / "e2e"
+RUN_TIMEOUT_S = 240  # running every cell of the lesson
+UI_TIMEOUT_MS = 60_000
+
+# JupyterLab settings for a quiet, deterministic page: no news or update
+# toasts, and every cell kept in the page (no virtual scrolling).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(f"JupyterLab exited with code {process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def browser_available():
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: run tools/install_browser.sh "
+            "(needs root or sudo for apt-get), or set CHROMIUM=/path/to/chromium"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:  # pragma: no cover - playwright is a dev dependency
+        pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, browser_available):
+    """A JupyterLab server over a temporary copy of the notebooks; yields (url, notebook)."""
+    work = tmp_path_factory.mktemp("lab")
+    root = work / "notebooks"
+    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    notebook = LESSON.name if LESSON.exists() else STAND_IN.name
+    if not LESSON.exists():
+        shutil.copy(STAND_IN, root / STAND_IN.name)
+    settings = work / "settings"
+    for name, values in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # the kernel shows figures inline, as for a learner
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        JUPYTER_CONFIG_DIR=str(work / "config"),
+        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    env.pop("COURSE_STATIC_WIDGETS", None)
+    command = [
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={work / 'workspaces'}",
+        "--LabApp.news_url=",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines often run as root
+    log = (work / "lab.log").open("w")
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        _wait_for_server(
+            f"http://127.0.0.1:{port}/api/status?token={token}", process, work / "lab.log"
+        )
+        yield f"http://127.0.0.1:{port}/lab/tree/{notebook}?token={token}", notebook
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+        print((work / "lab.log").read_text(encoding="utf-8")[-2000:])
+
+
+def _run_all(page) -> None:
+    """Run every cell through the menu, as a learner would, and wait until done."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""",
+        timeout=RUN_TIMEOUT_S * 1000,
+    )
+
+
+def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, notebook = lab
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(url)
+            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle")).to_have_count(1)
+            _run_all(page)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
+            assert errors.count() == 0, f"{notebook} raised: {errors.first.inner_text()[:2000]}"
+
+            # The augmentation explorer: move the rotation slider with the keyboard.
+            explorer = page.locator(".course-augmentation-explorer").first
+            explorer.scroll_into_view_if_needed()
+            expect(explorer).to_be_visible()
+            result = explorer.locator("img").nth(1)
+            expect(result).to_have_attribute("src", re.compile(r".+"))
+            before_src = result.get_attribute("src")
+            before_png = result.screenshot()
+            explorer.screenshot(path=str(SCREENSHOTS / "01_explorer_before.png"))
+            handle = explorer.locator(".widget-slider .noUi-handle").first
+            handle.focus()
+            for _ in range(30):
+                handle.press("ArrowRight")
+            caption = explorer.locator(".augment-caption")
+            expect(caption).to_contain_text(re.compile(r"rotated \+\d+ deg"))
+            expect(result).not_to_have_attribute("src", before_src)
+            page.wait_for_timeout(300)  # let the new image paint
+            assert result.screenshot() != before_png, "the augmented image did not change"
+            explorer.screenshot(path=str(SCREENSHOTS / "02_explorer_rotated.png"))
+
+            # The quiz: pick the first choice with the keyboard and check it.
+            quiz = page.locator(".course-quiz").first
+            quiz.scroll_into_view_if_needed()
+            expect(quiz).to_contain_text("question 1 of")
+            first_choice = quiz.locator("input[type='radio']").first
+            first_choice.focus()
+            first_choice.press("Space")
+            expect(first_choice).to_be_checked()
+            check = quiz.get_by_role("button", name="Check answer")
+            check.focus()
+            check.press("Enter")
+            feedback = quiz.locator(".quiz-feedback")
+            expect(feedback).to_be_visible()
+            expect(feedback).to_contain_text("The answer is")
+            expect(quiz).to_contain_text("score ")
+            verdict = feedback.inner_text()
+            assert "Correct." in verdict or "Not quite." in verdict
+            quiz.screenshot(path=str(SCREENSHOTS / "03_quiz_feedback.png"))
+            page.screenshot(path=str(SCREENSHOTS / "04_jupyterlab.png"))
+        finally:
+            browser.close()
+    print(f"{notebook}: browser test took {time.monotonic() - started:.0f} s")
+
+
+def test_slides_work_offline(tmp_path, browser_available):
+    """A deck built by tools/make_slides.py runs reveal.js with every network request refused."""
+    from playwright.sync_api import expect, sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_slides
+
+    lesson = min((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    try:
+        urls = make_slides.install_assets(tmp_path, make_slides.DEFAULT_CACHE)
+    except make_slides.SlidesError as error:
+        pytest.skip(f"reveal.js could not be fetched for the offline deck: {error}")
+    deck = make_slides.build_deck(lesson, tmp_path, urls, run=False)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            refused, problems = [], []
+
+            def offline(route):
+                if route.request.url.startswith(("file:", "data:", "blob:")):
+                    route.continue_()
+                else:
+                    refused.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", offline)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(deck.as_uri())
+            expect(page.locator(".reveal.ready")).to_have_count(1, timeout=UI_TIMEOUT_MS)
+            first = page.locator(".slides > section").first
+            expect(first).to_have_class(re.compile(r"\bpresent\b"))
+            page.screenshot(path=str(SCREENSHOTS / "05_slides_offline.png"))
+            page.keyboard.press("ArrowRight")
+            expect(first).not_to_have_class(re.compile(r"\bpresent\b"))
+            assert refused == [], f"the deck tried to load {refused}"
+            assert problems == [], f"JavaScript errors in the deck: {problems}"
+        finally:
+            browser.close()
