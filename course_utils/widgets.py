@@ -894,15 +894,17 @@ def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
     Returns
     -------
     metrics : dict of str to list of float
-        Metric name -> one value per epoch; all lists have the same length.
+        Metric name -> one value per epoch (NaN where an epoch did not log
+        it); all lists have the same length.
     observations : list of str
-        One remark per epoch (empty strings where the trace has none).
+        One remark per epoch: the trace's own, or for a History or mapping with
+        a ``"loss"`` those of :class:`course_utils.trace.TrainingTrace`.
 
     Examples
     --------
     >>> metrics, notes = trace_metrics({"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]})
-    >>> metrics["loss"], notes
-    ([1.0, 0.5], ['', ''])
+    >>> metrics["loss"], notes[1]
+    ([1.0, 0.5], 'improving: loss -50%')
     """
     observations: list[str] = []
     if isinstance(trace, Mapping):
@@ -919,7 +921,7 @@ def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
     for name, values in history.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
             raise TypeError(f"trace[{name!r}] must be a list of numbers; got {describe(values)}")
-        metrics[str(name)] = [float(v) for v in values]
+        metrics[str(name)] = [math.nan if v is None else float(v) for v in values]
     lengths = {len(v) for v in metrics.values()}
     if not metrics or lengths == {0}:
         raise ValueError("trace must hold at least one epoch of metrics; got none")
@@ -929,7 +931,13 @@ def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
             f"{ {k: len(v) for k, v in metrics.items()} }"
         )
     epochs = lengths.pop()
-    observations = (observations + [""] * epochs)[:epochs]
+    order = sorted(metrics, key=lambda n: (n.startswith("val_"), "loss" not in n, n))
+    metrics = {name: metrics[name] for name in order}  # loss, accuracy, val_loss, ...
+    if not observations and "loss" in metrics:
+        from course_utils.trace import TrainingTrace
+
+        observations = TrainingTrace.from_history(metrics).observations
+    observations = (list(observations) + [""] * epochs)[:epochs]
     return metrics, observations
 
 
@@ -991,6 +999,10 @@ def plot_trace_epoch(
     return fig
 
 
+def _cell(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.4g}"
+
+
 class TraceExplorer(_Explorer):
     """An epoch slider over a training run: curves up to that epoch and its table row.
 
@@ -1027,7 +1039,7 @@ class TraceExplorer(_Explorer):
         epoch = int(self.epoch.value)
         fig = plot_trace_epoch(self.metrics, epoch)
         self.plot.value = _figure_png(fig)
-        cells = "".join(f"<td>{values[epoch - 1]:.4g}</td>" for values in self.metrics.values())
+        cells = "".join(f"<td>{_cell(values[epoch - 1])}</td>" for values in self.metrics.values())
         heads = "".join(f"<th>{html.escape(name)}</th>" for name in self.metrics)
         note = self.observations[epoch - 1]
         self.row.value = (

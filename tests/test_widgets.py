@@ -1,6 +1,7 @@
 """Explorers: the pure transforms by value, the widgets headless, the static fallbacks."""
 
 import base64
+import html
 import io
 import sys
 import types
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from course_utils import widgets
+from course_utils.trace import TrainingTrace
 from course_utils.widgets import (
     AugmentationExplorer,
     AugmentationSettings,
@@ -441,13 +443,43 @@ class _Recorded:
 
 def test_trace_metrics_from_a_mapping():
     metrics, notes = trace_metrics(HISTORY)
-    assert metrics == HISTORY and notes == ["", "", "", ""]
+    assert metrics == HISTORY
+    assert notes == TrainingTrace.from_history(HISTORY).observations
+    assert notes[3].startswith("overfitting")
+    assert trace_metrics({"accuracy": [0.5, 0.6]})[1] == ["", ""]  # no loss: no observations
+
+
+def test_trace_metrics_from_a_training_trace():
+    trace = TrainingTrace.from_history({"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]})
+    metrics, notes = trace_metrics(trace)
+    assert metrics == {"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]}
+    assert notes == trace.observations
+
+
+def test_trace_explorer_after_a_real_fit():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    trace = TrainingTrace()
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    y = (x[:, 0] > 0.5).astype("int64")
+    model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0, callbacks=[trace])
+    explorer = trace_explorer(trace, static=False)
+    assert explorer.epoch.max == 2
+    assert set(explorer.metrics) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    explorer.epoch.value = 2
+    assert html.escape(trace.observations[1]) in explorer.row.value
+    assert "<th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th>" in explorer.row.value
+
+
+def test_missing_values_show_as_a_dash():
+    explorer = trace_explorer({"loss": [1.0, 0.5], "val_loss": [None, 0.7]}, static=False)
+    assert "<td>1</td><td>1</td><td>-</td>" in explorer.row.value
 
 
 def test_trace_metrics_from_a_history_with_observations():
     metrics, notes = trace_metrics(_Recorded(HISTORY, ["starts", "learns"]))
     assert metrics["val_loss"] == HISTORY["val_loss"]
-    assert notes == ["starts", "learns", "", ""]
+    assert notes == ["starts", "learns", "", ""]  # the trace's own remarks are kept
     assert trace_metrics(_Recorded({"loss": np.array([1.0, 2.0])}))[0] == {"loss": [1.0, 2.0]}
 
 
