@@ -156,7 +156,9 @@ class PipelineTrace:
     stages : list of PipelineStage
     batches_per_epoch : int
     dataset : tf.data.Dataset
-        The pipeline that was traced, ready for ``model.fit``.
+        The pipeline that was traced, ready for ``model.fit``. The trace took
+        its first batch, so the next pass over it is a new epoch with a new
+        order (build the pipeline again with the same seed to see that batch).
     """
 
     stages: list[PipelineStage]
