@@ -67,6 +67,7 @@ __all__ = [
     "check_answers",
     "load_quiz",
     "quiz_widget",
+    "review_quiz",
     "validate_bank",
 ]
 
@@ -541,6 +542,45 @@ def load_quiz(lesson: str | int | Path) -> Quiz:
         return Quiz("course", "The whole course", objectives, questions)
     name = _resolve(lesson, list(files))
     return _parse(files[name].read_text(encoding="utf-8"), f"{name}.toml")
+
+
+def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
+    """A review of the whole course: ``per_lesson`` questions drawn from each lesson's bank.
+
+    Parameters
+    ----------
+    per_lesson : int, default 3
+        Questions per lesson, between 1 and the size of the smallest bank.
+    seed : int, default 0
+        Same seed, same questions.
+
+    Returns
+    -------
+    Quiz
+        Titled "Course review", lesson ``"course"``, questions in course order.
+
+    Examples
+    --------
+    >>> len(review_quiz(per_lesson=2))
+    10
+    """
+    course = load_quiz("course")
+    lessons = list(dict.fromkeys(q.lesson for q in course.questions))
+    smallest = min(sum(q.lesson == lesson for q in course.questions) for lesson in lessons)
+    if isinstance(per_lesson, bool) or not isinstance(per_lesson, int):
+        raise TypeError(f"per_lesson must be an int; got {type(per_lesson).__name__}")
+    if not 1 <= per_lesson <= smallest:
+        raise ValueError(f"per_lesson must be between 1 and {smallest}; got {per_lesson}")
+    questions: list[Question] = []
+    for number, lesson in enumerate(lessons):
+        bank = Quiz(
+            lesson,
+            lesson,
+            course.objectives,
+            tuple(q for q in course.questions if q.lesson == lesson),
+        )
+        questions += bank.sample(per_lesson, seed=seed + number).questions
+    return Quiz("course", "Course review", dict(course.objectives), tuple(questions))
 
 
 # --------------------------------------------------------------------------- checking

@@ -13,6 +13,7 @@ from course_utils.quiz import (
     check_answers,
     load_quiz,
     quiz_widget,
+    review_quiz,
     validate_bank,
 )
 
@@ -239,6 +240,23 @@ def test_sample_is_seeded_and_keeps_order():
     order = [quiz.ids.index(i) for i in first.ids]
     assert order == sorted(order)
     assert first.ids != quiz.sample(5, seed=2).ids
+
+
+def test_review_quiz_draws_evenly_from_every_lesson():
+    review = review_quiz(per_lesson=3, seed=4)
+    assert review.title == "Course review" and len(review) == 3 * len(BANKS)
+    lessons = [q.lesson for q in review.questions]
+    assert lessons == sorted(lessons) and all(lessons.count(b) == 3 for b in BANKS)
+    assert review.ids == review_quiz(per_lesson=3, seed=4).ids
+    assert review.ids != review_quiz(per_lesson=3, seed=5).ids
+
+
+@pytest.mark.parametrize(
+    ("per_lesson", "error"), [(0, ValueError), (99, ValueError), (1.5, TypeError)]
+)
+def test_review_quiz_rejects_bad_sizes(per_lesson, error):
+    with pytest.raises(error, match="per_lesson must be"):
+        review_quiz(per_lesson=per_lesson)
 
 
 @pytest.mark.parametrize("n", [0, 10_000, 2.5, True])
