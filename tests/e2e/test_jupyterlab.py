@@ -179,7 +179,7 @@ def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
             page.set_default_timeout(UI_TIMEOUT_MS)
             page.goto(url)
             page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle")).to_have_count(1)
+            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible()
             _run_all(page)
             errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
             assert errors.count() == 0, f"{notebook} raised: {errors.first.inner_text()[:2000]}"
