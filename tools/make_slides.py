@@ -402,7 +402,7 @@ def install_assets(output_dir: Path, cache: Path, math: bool = False) -> dict[st
     cache : Path
         Where the npm tarballs are kept between builds.
     math : bool
-        Also install MathJax (about 6 MB); otherwise a small stand-in.
+        Also install MathJax (about 12 MB); otherwise a small stand-in.
 
     Returns
     -------
