@@ -123,9 +123,7 @@ def as_labels(
     if array.size and array.min() < 0:
         raise ValueError(f"{name} must be class indices >= 0; got {int(array.min())}")
     if num_classes is not None and array.size and array.max() >= num_classes:
-        raise ValueError(
-            f"{name} must be below num_classes={num_classes}; got {int(array.max())}"
-        )
+        raise ValueError(f"{name} must be below num_classes={num_classes}; got {int(array.max())}")
     return array
 
 

@@ -276,3 +276,14 @@ def test_trace_refuses_subclassed_models_and_non_models(data):
 def test_trace_pipeline_rejects_bad_arguments(kwargs, error, words):
     with pytest.raises(error, match=words):
         trace_pipeline(**kwargs)
+
+
+def test_shapes_and_numbers_are_written_the_course_way():
+    from course_utils import _display
+
+    assert _display.shape_text((1000, 32, 32, 3)) == "1000 x 32x32x3"
+    assert _display.shape_text((None, 10)) == "None x 10"
+    assert _display.shape_text((14, 14, 32), rows=False) == "14x14x32"
+    assert _display.shape_text(()) == "scalar"
+    assert _display.number(None) == "-" and _display.number(float("nan")) == "nan"
+    assert _display.number(0.123456) == "0.123"
