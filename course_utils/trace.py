@@ -359,12 +359,14 @@ class TrainingTrace(keras.callbacks.Callback):
 
         Examples
         --------
-        >>> print(TrainingTrace.from_history({"loss": [1.2, 0.9, 0.6]}).text_chart(height=3))
+        >>> print(TrainingTrace.from_history({"loss": [1.2, 0.9, 0.7, 0.55, 0.45]}).text_chart())
          1.2 |*
-         0.9 |  *
-         0.6 |    *
-             +------
-              1 2 3
+         1.0 |  *
+         0.8 |    *
+         0.6 |      *
+         0.4 |        *
+             +----------
+              1 2 3 4 5
               Epochs
         """
         history = self.history
@@ -388,7 +390,8 @@ class TrainingTrace(keras.callbacks.Callback):
             for i, value in enumerate(vs):
                 if not _finite(value):
                     continue
-                r = min(rows - 1, max(0, math.floor((top - value) / step + 0.5)))
+                # nearest row; a value half-way between two rows goes to the upper one
+                r = min(rows - 1, max(0, math.ceil((top - value) / step - 0.5 - 1e-9)))
                 cell = grid[r][i * width]
                 grid[r][i * width] = mark if cell in (" ", mark) else "#"
         lines = [
