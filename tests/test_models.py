@@ -252,3 +252,14 @@ def test_layer_table_of_a_subclassed_model_marks_unknown_shapes():
     model(np.zeros((1, 3), "float32"))
     (row,) = layer_table(model).rows
     assert (row.name, row.output_shape, row.params) == ("dense", "?", 8)
+
+
+@pytest.mark.parametrize("module", ["augment", "models", "pipeline", "plots", "trace"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(
+        importlib.import_module(f"course_utils.{module}"), optionflags=doctest.ELLIPSIS
+    )
+    assert result.attempted > 0 and result.failed == 0
