@@ -45,13 +45,14 @@ notebooks: install
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
 
 e2e: install
+	tools/install_browser.sh
 	$(BIN)/python -m pytest tests -m e2e -p no:cov
 
 test: lint unit notebooks e2e
 
 course: install
 	@mkdir -p build/course
-	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
+	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir build/course $(NOTEBOOKS)
 	@echo "Wrote $$(ls build/course/*.html | wc -l) HTML pages into build/course/"
 
