@@ -40,8 +40,12 @@ lint: install
 unit: install
 	$(BIN)/python -m pytest tests -m "not e2e" --cov --cov-report=term --cov-fail-under=90
 
+# The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
+OFFLINE := http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
+	HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 no_proxy=localhost,127.0.0.1
+
 notebooks: install
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+	$(OFFLINE) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
 
 e2e: install
