@@ -18,10 +18,12 @@ The rules, in the order a download meets them:
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
+import ssl
 import sys
 import tarfile
 import tempfile
@@ -55,6 +57,17 @@ class UnsafeArchiveError(ValueError):
 
 class DownloadError(OSError):
     """The server was reachable but did not deliver the file (e.g. HTTP 404)."""
+
+
+# Errors that mean the connection failed while the bytes were streaming; other
+# OSErrors (a full disk, no permission) are local and are raised as they are.
+_NETWORK_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    ssl.SSLError,
+    http.client.HTTPException,
+    urllib.error.URLError,
+)
 
 
 class ProgressBar:
@@ -203,16 +216,23 @@ def download_file(
     Raises
     ------
     NetworkUnavailableError
-        The server cannot be reached.
+        The server cannot be reached, or the connection broke off before all
+        the bytes the server announced arrived; nothing is kept.
     DownloadError
         The server answered with an error (e.g. 404).
     ChecksumMismatchError
         The downloaded bytes have another SHA-256; nothing is kept.
     FileNotFoundError
-        A ``file://`` URL names a file that does not exist.
+        A ``file://`` URL names a file that does not exist, or the folder of
+        ``destination`` does not exist.
     """
     sha256 = _check_sha256(sha256)
     destination = Path(destination)
+    if not destination.parent.is_dir():
+        raise FileNotFoundError(
+            f"destination must be a file name in an existing folder; {destination.parent} "
+            "does not exist"
+        )
     part = destination.with_name(destination.name + ".part")
     scheme = urllib.parse.urlsplit(url).scheme
     try:
@@ -232,21 +252,26 @@ def download_file(
         ) from error
     digest = hashlib.sha256()
     try:
-        with response, open(part, "wb") as out:
+        out = open(part, "wb")  # a local problem (e.g. no permission) is reported as it is
+    except BaseException:
+        response.close()
+        raise
+    try:
+        with response, out:
             length = response.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else None
             bar = ProgressBar(
-                int(length) if length and length.isdigit() else None,
-                f"Downloading {what}",
-                unit="bytes",
-                stream=stream,
-                enabled=progress,
+                expected, f"Downloading {what}", unit="bytes", stream=stream, enabled=progress
             )
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
                 digest.update(block)
                 bar.update(len(block))
             bar.close()
-    except OSError as error:
+            if expected is not None and bar.count < expected:
+                # http.client ends a read early without an error when the connection drops.
+                raise ConnectionError(f"received {bar.count} of {expected} bytes")
+    except _NETWORK_ERRORS as error:
         part.unlink(missing_ok=True)
         raise NetworkUnavailableError(
             f"The download of {what} from {url} broke off ({error}); the partial file was "
@@ -406,7 +431,9 @@ def download_and_extract(
     what : str
         Name of the data for messages.
     keep_archive : bool
-        Keep the archive after extraction (it is deleted by default).
+        Keep the downloaded archive after extraction (it is deleted by
+        default). An archive that is already in ``dest`` under that name and
+        matches ``sha256`` is used instead of downloading, and never deleted.
     progress : bool
         Show a progress bar.
     timeout : float
@@ -427,7 +454,8 @@ def download_and_extract(
         this call created it).
     FileExistsError
         ``dest`` already holds an entry with the same name as one in the
-        archive that an earlier download did not create.
+        archive that an earlier download did not create, or a file named like
+        the archive whose SHA-256 differs.
     """
     sha256 = _check_sha256(sha256)
     dest = Path(dest).expanduser()
@@ -440,11 +468,19 @@ def download_and_extract(
     staging: Path | None = None
     fetched = False
     try:
-        if not (archive.is_file() and sha256 is not None and sha256_of(archive) == sha256):
-            fetched = True
+        if archive.is_file():
+            # A copy put there beforehand (or kept by keep_archive): used, never deleted.
+            if sha256 is not None and sha256_of(archive) != sha256:
+                raise FileExistsError(
+                    f"{archive} already exists but its SHA-256 is not {sha256}; the course "
+                    "never overwrites files. Move that file away (or delete it if it is a "
+                    "broken copy) and run again."
+                )
+        else:
             download_file(
                 url, archive, sha256, what=what, progress=progress, timeout=timeout, stream=stream
             )
+            fetched = True
         staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))
         safe_extract(archive, staging)
         entries = sorted(p.name for p in staging.iterdir())
@@ -479,6 +515,6 @@ def download_and_extract(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-    if not keep_archive:
+    if fetched and not keep_archive:
         archive.unlink(missing_ok=True)
     return dest
