@@ -454,17 +454,15 @@ def _all_keras_files(report: FolderReport) -> set[Path]:
     return listed
 
 
-def _size_pair(image_size: Any) -> tuple[int, int]:
+def _size_pair(image_size: Any, name: str = "image_size") -> tuple[int, int]:
     if isinstance(image_size, (tuple, list)):
         if len(image_size) != 2:
-            raise ValueError(
-                f"image_size must be an int or a (height, width) pair, got {image_size!r}"
-            )
+            raise ValueError(f"{name} must be an int or a (height, width) pair, got {image_size!r}")
         return (
-            _check_int(image_size[0], "image_size[0]", 1),
-            _check_int(image_size[1], "image_size[1]", 1),
+            _check_int(image_size[0], f"{name}[0]", 1),
+            _check_int(image_size[1], f"{name}[1]", 1),
         )
-    size = _check_int(image_size, "image_size", 1)
+    size = _check_int(image_size, name, 1)
     return size, size
 
 

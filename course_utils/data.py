@@ -40,6 +40,7 @@ from course_utils._download import (
     NetworkUnavailableError,
     ProgressBar,
     UnsafeArchiveError,
+    _read_marker,
     check_archive,
     download_and_extract,
     download_file,
@@ -215,7 +216,7 @@ def sample_image(name: str = "cat", size: int | tuple[int, int] | None = None) -
     if size is not None:
         from PIL import Image
 
-        height, width = _size_pair(size)
+        height, width = _size_pair(size, "size")
         resized = Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS)
         image = np.asarray(resized, dtype=np.uint8)
     return np.ascontiguousarray(image)
@@ -771,8 +772,9 @@ def load_dataset(
     data_dir : path-like, optional
         Where downloads go (cats vs dogs); default :func:`default_data_dir`.
     download : bool
-        Cats vs dogs: download when missing. ``False`` raises
-        ``FileNotFoundError`` instead.
+        Cats vs dogs: download when missing (photos already in
+        ``data_dir/cats_vs_dogs/PetImages`` are used as they are). ``False``
+        raises ``FileNotFoundError`` instead of downloading.
     progress : bool
         Show progress bars for downloads and folder checks.
 
@@ -785,6 +787,8 @@ def load_dataset(
     ------
     ValueError
         ``name`` is neither a known data set nor an existing folder.
+    TypeError
+        ``name`` is neither a string nor a path.
     NetworkUnavailableError
         A download is needed and the network is unreachable.
     FileNotFoundError, ImageFolderError
@@ -824,10 +828,13 @@ def load_dataset(
     if key == "catsvsdogs":
         dest = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
         dest = dest / "cats_vs_dogs"
-        if download:
-            root = download_cats_vs_dogs(dest, progress=progress)  # returns at once when done
-        elif (dest / "PetImages").is_dir():
+        # Photos already there (from the script, a mirror or a copy) are used as they are,
+        # unless a download of ours was interrupted half-way through extracting them.
+        prepared = (dest / "PetImages").is_dir() and _read_marker(dest).get("complete", True)
+        if prepared:
             root = dest / "PetImages"
+        elif download:
+            root = download_cats_vs_dogs(dest, progress=progress)
         else:
             raise FileNotFoundError(
                 f"Cats vs dogs is not in {dest} and download=False. Run "
@@ -836,6 +843,11 @@ def load_dataset(
             )
         return _load_folder(
             root, size, n, val_fraction, test_fraction, seed, progress, name="cats_vs_dogs"
+        )
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(
+            f"name must be one of {list(DATASET_NAMES)} or a folder path, "
+            f"got {type(name).__name__} {name!r}"
         )
     path = Path(name).expanduser()
     if isinstance(name, str) and not path.exists() and os.sep not in name and "/" not in name:
