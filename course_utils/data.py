@@ -449,6 +449,9 @@ def load_cifar10(
     size = _size_pair(image_size)
     val_fraction = _check_fraction(val_fraction, "val_fraction")
     rng = np.random.default_rng(_check_int(seed, "seed", 0))
+    for value, label in ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")):
+        if value is not None:
+            _check_int(value, label, 0)  # before a download, not after it
     (x_all, y_all), (x_test, y_test) = _cifar10_arrays()
     y_all = np.asarray(y_all).reshape(-1).astype(np.int64)
     y_test = np.asarray(y_test).reshape(-1).astype(np.int64)
@@ -819,7 +822,7 @@ def load_dataset(
             if test_rotation is None
             else _check_rotation(test_rotation, "test_rotation")
         )
-        _image_size(size)
+        _image_size(image_size)  # the shapes need 8 to 1024 pixels
         return _load_shapes(size, n, train_rotation, test_rot, seed)
     if key == "cifar10":
         return load_cifar10(

@@ -619,12 +619,6 @@ def _script(*args):
     )
 
 
-def test_script_help():
-    result = _script("--help")
-    assert result.returncode == 0
-    assert "--dest" in result.stdout and "SHA-256" in result.stdout
-
-
 def test_script_downloads_verifies_and_reports_corrupt_jpegs(tmp_path, pet_zip):
     archive, digest = pet_zip
     args = ["--dest", str(tmp_path / "cvd"), "--url", archive.as_uri(), "--sha256", digest]

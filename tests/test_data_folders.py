@@ -463,12 +463,6 @@ def _make_folder_script(*args):
     )
 
 
-def test_make_image_folder_script_help():
-    result = _make_folder_script("--help")
-    assert result.returncode == 0
-    assert "--per-class" in result.stdout and "never overwritten" in result.stdout
-
-
 def test_make_image_folder_script_writes_a_loadable_folder(tmp_path):
     out = tmp_path / "shapes_folder"
     result = _make_folder_script(
