@@ -106,9 +106,9 @@ def test_sample_size():
     [
         ({"name": "dog"}, ValueError, r"name must be one of \['cat', .*got 'dog'"),
         ({"name": None}, ValueError, "got None"),
-        ({"size": 0}, ValueError, "size must be >= 1, got 0"),
-        ({"size": (10, 10, 3)}, ValueError, r"size must be an int or a \(height, width\) pair"),
-        ({"size": 2.5}, TypeError, "size must be an int, got float"),
+        ({"size": 0}, ValueError, "^size must be >= 1, got 0"),
+        ({"size": (10, 10, 3)}, ValueError, r"^size must be an int or a \(height, width\) pair"),
+        ({"size": 2.5}, TypeError, "^size must be an int, got float"),
     ],
 )
 def test_sample_errors(kwargs, error, match):

@@ -284,6 +284,14 @@ def test_local_write_errors_are_not_called_network_errors(tmp_path, pet_zip, mon
     assert list(tmp_path.glob("x.zip*")) == []
 
 
+def test_unwritable_partial_file_is_reported_as_it_is(tmp_path, pet_zip):
+    archive, digest = pet_zip
+    (tmp_path / "x.zip.part").mkdir()  # something in the way that the download cannot replace
+    with pytest.raises(IsADirectoryError):
+        download_file(archive.as_uri(), tmp_path / "x.zip", digest, progress=False)
+    assert (tmp_path / "x.zip.part").is_dir() and not (tmp_path / "x.zip").exists()
+
+
 @pytest.mark.parametrize("bad", ["abc", "g" * 64, 123])
 def test_bad_sha256(tmp_path, bad):
     with pytest.raises(ValueError, match="sha256 must be 64 hexadecimal digits"):
