@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             include_problem_files=args.with_problem_files,
             progress=not args.quiet,
         )
-    except (FileExistsError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError) as error:  # FileExistsError is an OSError
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(scan_image_folder(root))

@@ -4,6 +4,7 @@ Every folder is built in ``tmp_path``, with the same code that
 ``data_scripts/make_image_folder.py`` runs, or file by file with Pillow.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -487,10 +488,26 @@ def test_make_image_folder_script_refuses_a_non_empty_target(tmp_path):
     assert (target / "keep.png").read_bytes() == b"precious"
 
 
-def test_make_image_folder_script_bad_format(tmp_path):
-    result = _make_folder_script(str(tmp_path / "x"), "--formats", "png,tiff", "--quiet")
-    assert result.returncode == 2 and "formats must be" in result.stderr
+def _script_main():
+    spec = importlib.util.spec_from_file_location(
+        "make_image_folder", REPO / "data_scripts" / "make_image_folder.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_make_image_folder_script_bad_format(tmp_path, capsys):
+    assert _script_main()([str(tmp_path / "x"), "--formats", "png,tiff", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("error: formats must be")
     assert not (tmp_path / "x").exists()
+
+
+def test_make_image_folder_script_target_under_a_file(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("keep")
+    assert _script_main()([str(tmp_path / "notes.txt" / "out"), "--size", "8", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("error: [Errno 20] Not a directory")
+    assert (tmp_path / "notes.txt").read_text() == "keep"
 
 
 def test_progress_bar_of_the_folder_check(clean_folder, capsys):
