@@ -23,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from course_utils import _display
 from course_utils._validation import as_int, describe
@@ -438,7 +439,10 @@ class TrainingTrace(keras.callbacks.Callback):
                 ax.plot(self.epochs, _nan(history[f"val_{key}"]), "s--", label="validation")
             ax.set_title(title)
             ax.set_xlabel("epoch")
-            ax.set_xticks(self.epochs if len(self) <= 20 else ax.get_xticks())
+            if len(self) <= 20:
+                ax.set_xticks(self.epochs)
+            else:  # whole epochs only, and the axis stays on the epochs that ran
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend()
         return fig
 

@@ -174,6 +174,16 @@ def test_plot_loss_only_into_a_given_figure_and_many_epochs():
         trace.plot(fig="figure")
 
 
+def test_plot_many_epochs_keeps_the_axis_on_whole_epochs():
+    trace = TrainingTrace.from_history({"loss": list(np.linspace(2, 1, 30))})
+    ax = trace.plot().axes[0]
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    assert -1.5 < low < 1 and 30 < high < 32.5
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
 # ---------------------------------------------------------------------------
 # TrainingTrace as a callback, and prediction_trace
 
