@@ -170,6 +170,9 @@ def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
     from playwright.sync_api import expect, sync_playwright
 
     url, notebook = lab
+    # Playwright's assertions wait 5 s by default; a busy machine needs longer (e.g. for the
+    # kernel of a long lesson to report Idle).
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with sync_playwright() as playwright:
