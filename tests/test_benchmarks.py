@@ -83,13 +83,16 @@ def test_quick_run_json_holds_every_measurement(quick_run):
     idg = next(r for r in data["throughput"] if r["method"] == "ImageDataGenerator")
     assert idg["ratio_vs_idg"] == pytest.approx(1.0)
     assert all(r["images_per_s"] > 0 and len(r["seconds"]) == 2 for r in data["throughput"])
+    assert all(r["images_per_cpu_s"] > 0 for r in data["throughput"])
     variants = {r["variant"]: r for r in data["variants"]}
     assert variants["course build_pipeline"]["ratio"] == pytest.approx(1.0)
     assert variants["XLA (jit_compile=True) on the augmentation"]["note"]  # ran or says why not
-    assert [r["variant"] for r in data["stages"]][0] == "no augmentation"
+    assert [(r["size"], r["variant"]) for r in data["stages"]][0] == (16, "no augmentation")
     training = {r["config"]: r for r in data["training"]}
     assert len(training) == 4 and training["no augmentation"]["overhead_pct"] == 0.0
-    assert all(r["step_ms"] > 0 and r["steps"] > 0 for r in training.values())
+    assert all(
+        r["step_ms"] > 0 and r["cpu_step_ms"] > 0 and r["steps"] > 0 for r in training.values()
+    )
     memory = {(r["mode"], r["k"]) for r in data["memory"]}
     assert memory == {
         ("streaming", 1),
