@@ -13,6 +13,9 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
+
+from course_utils._validation import describe
 
 
 def shape_text(shape: Sequence[int | None], *, rows: bool = True) -> str:
@@ -121,3 +124,16 @@ def img_tag(image: np.ndarray, *, height: int = 48, title: str = "") -> str:
         f'<img src="{png_data_uri(image)}" alt="{alt}" title="{alt}" '
         f'style="height:{height}px;image-rendering:pixelated;margin:1px">'
     )
+
+
+def fresh_figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    """``fig`` cleared for a new drawing, or a new constrained-layout Figure of ``size``.
+
+    Raises ``TypeError`` when ``fig`` is neither None nor a matplotlib Figure.
+    """
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
+    fig.clear()
+    return fig

@@ -351,7 +351,7 @@ def plot_augmented(
     total = len(variants) + 1
     ncols = min(total, 9) if ncols is None else as_int(ncols, "ncols")
     nrows = math.ceil(total / ncols)
-    fig = _fresh_figure(fig, (1.6 * ncols, 1.8 * nrows))
+    fig = _display.fresh_figure(fig, (1.6 * ncols, 1.8 * nrows))
     panels = [("original", original)] + [
         (f"variant {i + 1}", variant) for i, variant in enumerate(variants)
     ]
@@ -361,15 +361,6 @@ def plot_augmented(
         ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
-    return fig
-
-
-def _fresh_figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
-    if fig is None:
-        return Figure(figsize=size, layout="constrained")
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
-    fig.clear()
     return fig
 
 

@@ -47,15 +47,6 @@ __all__ = [
 ]
 
 
-def _figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
-    if fig is None:
-        return Figure(figsize=size, layout="constrained")
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
-    fig.clear()
-    return fig
-
-
 def _grid(count: int, ncols: int) -> tuple[int, int]:
     ncols = max(1, min(ncols, count))
     return math.ceil(count / ncols), ncols
@@ -164,7 +155,7 @@ def plot_feature_maps(
     name = _find_layer(model, layer).name
     shown = min(maps.shape[-1], max_maps)
     nrows, ncols = _grid(shown, ncols)
-    fig = _figure(fig, (1.3 * ncols, 1.4 * nrows + 0.5))
+    fig = _display.fresh_figure(fig, (1.3 * ncols, 1.4 * nrows + 0.5))
     for i in range(shown):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         ax.imshow(maps[..., i], cmap="viridis")
@@ -277,7 +268,7 @@ def plot_filters(
     )
     shown = min(len(images), max_filters)
     nrows, ncols = _grid(shown, ncols)
-    fig = _figure(fig, (1.1 * ncols, 1.2 * nrows + 0.5))
+    fig = _display.fresh_figure(fig, (1.1 * ncols, 1.2 * nrows + 0.5))
     for i in range(shown):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         picture = images[i] if images.shape[-1] == 3 else images[i, ..., 0]
@@ -342,7 +333,7 @@ def show_images(
     names = _check_class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
     shown = min(len(images), max_images)
     nrows, ncols = _grid(shown, ncols)
-    fig = _figure(fig, (1.4 * ncols, 1.55 * nrows))
+    fig = _display.fresh_figure(fig, (1.4 * ncols, 1.55 * nrows))
     for i in range(shown):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         picture = _display.display_image(images[i])
@@ -553,13 +544,13 @@ def plot_top_mistakes(
     names = _check_class_names(class_names, probs.shape[1])
     ncols = as_int(ncols, "ncols")
     if len(indices) == 0:
-        fig = _figure(fig, (3, 1.5))
+        fig = _display.fresh_figure(fig, (3, 1.5))
         ax = fig.add_subplot()
         ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
         ax.set_axis_off()
         return fig
     nrows, ncols = _grid(len(indices), ncols)
-    fig = _figure(fig, (1.5 * ncols, 1.9 * nrows + 0.4))
+    fig = _display.fresh_figure(fig, (1.5 * ncols, 1.9 * nrows + 0.4))
     for i, index in enumerate(indices):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         picture = _display.display_image(images[index])

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from course_utils import _display
 from course_utils._validation import as_images, as_seed, describe
 
 __all__ = [
@@ -414,7 +415,7 @@ def plot_augmentation(
         (str(s).replace(", ", "\n"), augment_image(original, **vars(s))) for s in settings
     ]
     height, width = original.shape[:2]
-    fig = _fresh_figure(fig, (2.6 * len(panels), 2.6 * height / width + 1.6))
+    fig = _display.fresh_figure(fig, (2.6 * len(panels), 2.6 * height / width + 1.6))
     for index, (title, picture) in enumerate(panels, 1):
         ax = fig.add_subplot(1, len(panels), index)
         shown = _to_uint8(picture)
@@ -424,15 +425,6 @@ def plot_augmentation(
     fig.suptitle(
         f"The original image and {len(settings)} augmented version(s) with fixed transform values"
     )
-    return fig
-
-
-def _fresh_figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
-    if fig is None:
-        return Figure(figsize=size, layout="constrained")
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
-    fig.clear()
     return fig
 
 
@@ -979,7 +971,7 @@ def plot_trace_epoch(
     others = [k for k in metrics if "loss" not in k and "acc" not in k]
     if not groups[0][1]:
         groups = groups[1:] or [("metric", others)]
-    fig = _fresh_figure(fig, (5.5 * len(groups), 3.8))
+    fig = _display.fresh_figure(fig, (5.5 * len(groups), 3.8))
     x = np.arange(1, epochs + 1)
     colours = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")  # Okabe-Ito, colour-blind safe
     for index, (title, names) in enumerate(groups, 1):
