@@ -260,6 +260,7 @@ class BenchmarkResults:
     environment: dict[str, str]
     config: dict[str, Any]
     quick: bool = False
+    note: str = ""
     throughput: list[ThroughputRow] = field(default_factory=list)
     variants: list[VariantRow] = field(default_factory=list)
     stages: list[VariantRow] = field(default_factory=list)
@@ -449,11 +450,12 @@ class BenchmarkResults:
         lines += [
             "Every comparison below was measured side by side in one run: the methods take "
             "turns within each repeat, and each timing excludes a warm-up pass and is the "
-            "median of the repeats. The machine's cores are shared with other users who "
-            "were running notebooks during the run (load averages below; a load above the "
-            "core count means processes were waiting for a core), so absolute numbers are "
-            "pessimistic and vary from run to run; the ratios are the result.",
+            "median of the repeats. Other processes running at the same time slow every "
+            "method, the ones that use several cores most: the load averages below tell how "
+            "busy the machine was (a load above the core count means processes waited for a "
+            "core). Absolute numbers vary from run to run; the ratios are the result.",
             "",
+            *([f"**Note on this run:** {self.note}", ""] if self.note else []),
             _display.markdown_table(("machine and libraries", ""), list(env.items())),
             "",
             "Augmentation compared: random horizontal flip (p = 0.5), random rotation in "
@@ -1333,7 +1335,11 @@ def plot_results(results: BenchmarkResults, fig: Figure | None = None) -> Figure
     bars = ax_step.barh(np.arange(len(names)), [r.step_ms for r in results.training])
     ax_step.bar_label(
         bars,
-        labels=[f"{r.step_ms:.1f} ms ({r.overhead_pct:+.0f}%)" for r in results.training],
+        labels=[
+            f"{r.step_ms:.1f} ms"
+            + ("" if r.config == PIPELINE_ONLY else f" ({r.overhead_pct:+.0f}%)")
+            for r in results.training
+        ],
         fontsize=8,
         padding=2,
     )
@@ -1395,7 +1401,7 @@ def _timed(section: str, measure: Callable[[], Any]) -> Any:
 
 
 def run_benchmarks(
-    config: BenchConfig, notebooks: Sequence[Path] = (), quick: bool = False
+    config: BenchConfig, notebooks: Sequence[Path] = (), quick: bool = False, note: str = ""
 ) -> BenchmarkResults:
     """Run every measurement and check the targets.
 
@@ -1407,13 +1413,15 @@ def run_benchmarks(
         Notebooks to execute and time; empty skips that part.
     quick : bool
         Marks the results as a smoke run.
+    note : str
+        A remark on the conditions of this run, printed at the top of the report.
 
     Returns
     -------
     BenchmarkResults
     """
     start = time.perf_counter()
-    results = BenchmarkResults(environment_info(), asdict(config), quick=quick)
+    results = BenchmarkResults(environment_info(), asdict(config), quick=quick, note=note)
     results.throughput = _timed("throughput", lambda: measure_throughput(config))
     results.variants = _timed("variants", lambda: measure_variants(config))
     results.stages = _timed("transforms", lambda: measure_transforms(config))
@@ -1446,8 +1454,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="tiny sizes and only notebooks/00_welcome.ipynb: checks every code path in "
-        "well under a minute; the numbers mean nothing",
+        help="tiny sizes and only notebooks/00_welcome.ipynb: runs the same code in about a "
+        "minute; the numbers mean nothing",
     )
     parser.add_argument(
         "--out",
@@ -1466,6 +1474,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="notebooks to time (default: every notebooks/NN_*.ipynb; with --quick, "
         "00_welcome); give none to skip timing notebooks",
     )
+    parser.add_argument(
+        "--note",
+        default="",
+        help="a remark on the conditions of this run for the top of results.md, e.g. what "
+        "else was running",
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -1482,7 +1496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.quick:
             notebooks = notebooks[:1]
     config = BenchConfig.quick() if args.quick else BenchConfig()
-    results = run_benchmarks(config, notebooks=notebooks, quick=args.quick)
+    results = run_benchmarks(config, notebooks=notebooks, quick=args.quick, note=args.note)
     paths = write_results(results, args.out)
     print(results)
     print("Wrote " + ", ".join(str(p) for p in paths))

@@ -50,7 +50,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     committed = {p: p.stat().st_mtime_ns for p in SCRIPT.parent.glob("results.*")}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--notebooks", str(NOTEBOOK)],
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--notebooks", str(NOTEBOOK)]
+        + ["--note", "A test run."],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -67,6 +68,7 @@ def test_quick_run_writes_markdown_with_every_section_and_the_machine(quick_run)
     out, _ = quick_run
     text = (out / "results.md").read_text(encoding="utf-8")
     assert "Quick mode" in text
+    assert "**Note on this run:** A test run." in text
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
     for key in ("CPU", "cores usable / logical", "tensorflow", "tf-keras", "albumentations"):
