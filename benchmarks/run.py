@@ -426,7 +426,7 @@ class BenchmarkResults:
         for size in sorted({r.size for r in self.throughput}):
             course, alb = self.throughput_at(size, COURSE), self.throughput_at(size, ALBUMENTATIONS)
             if alb.images_per_s > course.images_per_s:
-                behind.append(f"{size}x{size} ({alb.images_per_s / course.images_per_s:.1f}x)")
+                behind.append(f"{size}x{size} ({alb.images_per_s / course.images_per_s:.2f}x)")
         if not behind:
             return ""
         return (

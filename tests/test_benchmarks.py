@@ -6,6 +6,7 @@ temporary folder, so the committed results in benchmarks/ stay as they are.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,16 +16,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-pytest.importorskip(
-    "tf_keras", reason="the benchmark needs the bench extra: pip install -e '.[bench]'"
-)
-pytest.importorskip(
-    "albumentations", reason="the benchmark needs the bench extra: pip install -e '.[bench]'"
-)
-pytest.importorskip(
-    "psutil", reason="the benchmark needs the bench extra: pip install -e '.[bench]'"
-)
-pytest.importorskip("nbclient", reason="timing notebooks needs nbclient (dev extra)")
+# Checked without importing them: the benchmark runs in a subprocess, and tf_keras is heavy.
+MISSING = [
+    name
+    for name in ("tf_keras", "albumentations", "psutil", "nbclient")
+    if importlib.util.find_spec(name) is None
+]
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "run.py"
@@ -40,7 +37,14 @@ SECTIONS = [
     "Course cost",
 ]
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(MISSING),
+        reason="the benchmark needs the bench extra (pip install -e '.[bench]'); "
+        f"missing: {', '.join(MISSING)}",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
