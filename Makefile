@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
+BENCH_STAMP := $(VENV)/.course-bench-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
@@ -28,6 +29,12 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# The bench extra (tf-keras, albumentations, psutil): for make bench, and for the unit tests
+# that compare with ImageDataGenerator and run the benchmark's quick mode.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	@touch $@
+
 lab: install
 	@echo "Opening JupyterLab on notebooks/00_welcome.ipynb; the URL with its token is printed below."
 	$(BIN)/jupyter lab notebooks/00_welcome.ipynb $(if $(NO_BROWSER),--no-browser,) \
@@ -37,7 +44,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
 
-unit: install
+unit: $(BENCH_STAMP)
 	$(BIN)/python -m pytest tests -m "not e2e" --cov --cov-report=term --cov-fail-under=90
 
 # The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
@@ -64,8 +71,7 @@ slides: install
 	@mkdir -p build/slides
 	$(BIN)/python tools/make_slides.py --output-dir build/slides $(NOTEBOOKS)
 
-bench: install
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 normalize: install
