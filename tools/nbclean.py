@@ -11,7 +11,7 @@ Usage::
 
     python tools/nbclean.py notebooks/*.ipynb            # normalize in place
     python tools/nbclean.py --check notebooks/*.ipynb    # exit 1 if any would change
-    python tools/nbclean.py --refresh notebooks/03_cnn_layers.ipynb
+    python tools/nbclean.py --refresh notebooks/04_cnn_layers.ipynb
         # execute, store the outputs of marked cells, normalize
 """
 
