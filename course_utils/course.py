@@ -165,13 +165,14 @@ def reading_time(notebook: str | Path | dict) -> LessonTime:
     Examples
     --------
     >>> nb = {"cells": [
-    ...     {"cell_type": "markdown", "source": "# Title\\n\\nNine words of prose in this very short lesson."},
+    ...     {"cell_type": "markdown",
+    ...      "source": "# Title\\n\\nNine words of prose in this very short lesson."},
     ...     {"cell_type": "code", "source": "x = 1"},
     ...     {"cell_type": "markdown", "source": "## Exercise 1 · Try (5 min)\\n\\nDo it."},
     ...     {"cell_type": "code", "source": "# your code"}]}
     >>> time = reading_time(nb)
     >>> time.words, time.code_cells, time.exercises
-    (9, 1, [('Exercise 1 · Try (5 min)', 5)])
+    (10, 1, [('Exercise 1 · Try (5 min)', 5)])
     """
     if not isinstance(notebook, dict):
         notebook = json.loads(Path(notebook).read_text(encoding="utf-8"))
@@ -420,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             f"cells, {time.questions} questions)  +{time.optional_minutes} optional  "
             f"{len(time.exercises)} exercises ({time.exercise_minutes} min)"
         )
-    wanted = {lesson.notebook: times[lesson.notebook] for lesson in LESSONS if lesson.notebook in times}
+    wanted = {lesson.notebook: times[lesson.notebook] for lesson in LESSONS
+              if lesson.notebook in times}
     text = json.dumps({k: asdict(v) for k, v in wanted.items()}, indent=1, ensure_ascii=False)
     if args.write:
         TIMES_FILE.write_text(text + "\n", encoding="utf-8")

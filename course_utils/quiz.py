@@ -26,6 +26,10 @@ choices and an explanation for *every* choice (why it is right or why it is not)
     why = "Augmentation never removes images ..."
 
 Choices are keyed ``"a"``, ``"b"``, ``"c"``, ... in the order they are written.
+:func:`quiz_widget` shows them shuffled, seeded per learner (:func:`learner_seed`),
+and keys them again in the order shown, so answer keys never follow a pattern a
+learner could learn instead of the content; :meth:`Quiz.shuffled` does the same
+in code. A prompt may hold a fenced code block (a code-reading question).
 
 Three ways to use a quiz:
 
@@ -40,11 +44,14 @@ Three ways to use a quiz:
 
 from __future__ import annotations
 
+import getpass
 import html
+import os
 import random
 import re
 import sys
 import textwrap
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -65,6 +72,8 @@ __all__ = [
     "QuizWidget",
     "available_quizzes",
     "check_answers",
+    "is_code_reading",
+    "learner_seed",
     "load_quiz",
     "quiz_widget",
     "review_quiz",
@@ -144,7 +153,13 @@ class Question:
         """The question and its choices as plain text, answers hidden."""
         head = f"{number}. " if number is not None else ""
         hint = " (pick all that apply)" if self.multiple else ""
-        lines = [textwrap.fill(f"{head}{self.prompt}{hint}", _WIDTH, subsequent_indent="   ")]
+        lines = []
+        for i, (is_code, part) in enumerate(_prompt_parts(f"{self.prompt}{hint}")):
+            if is_code:
+                lines.append(textwrap.indent(part, "       "))
+            else:
+                lead = head if i == 0 else "   "
+                lines.append(textwrap.fill(f"{lead}{part}", _WIDTH, subsequent_indent="   "))
         lines += [
             textwrap.fill(
                 f"{choice.key}) {choice.text}",
@@ -155,6 +170,38 @@ class Question:
             for choice in self.choices
         ]
         return "\n".join(lines)
+
+
+_FENCE = re.compile(r"```[a-zA-Z]*\n(.*?)\n?```", re.DOTALL)
+
+
+def _prompt_parts(prompt: str) -> list[tuple[bool, str]]:
+    """Split a prompt into (is_code, text) parts at its fenced code blocks."""
+    parts: list[tuple[bool, str]] = []
+    position = 0
+    for match in _FENCE.finditer(prompt):
+        text = prompt[position : match.start()].strip()
+        if text:
+            parts.append((False, " ".join(text.split())))
+        parts.append((True, match.group(1).rstrip()))
+        position = match.end()
+    rest = prompt[position:].strip()
+    if rest:
+        parts.append((False, " ".join(rest.split())))
+    return parts
+
+
+def _prompt_html(prompt: str) -> str:
+    """A prompt as HTML: prose escaped, fenced code blocks as ``<pre><code>``."""
+    return "".join(
+        f"<pre><code>{html.escape(part)}</code></pre>" if is_code else html.escape(part) + " "
+        for is_code, part in _prompt_parts(prompt)
+    ).strip()
+
+
+def is_code_reading(question: Question) -> bool:
+    """True when the question's prompt shows code for the learner to read."""
+    return any(is_code for is_code, _ in _prompt_parts(question.prompt))
 
 
 @dataclass(frozen=True)
@@ -319,6 +366,39 @@ class Quiz:
         kept = tuple(q for i, q in enumerate(self.questions) if i in picked)
         return Quiz(self.lesson, self.title, dict(self.objectives), kept)
 
+    def shuffled(self, seed: int) -> Quiz:
+        """Return the quiz with each question's choices in a seeded random order.
+
+        The choices are keyed ``"a"``, ``"b"``, ... again in the new order, so
+        :func:`check_answers` on the returned quiz takes the keys a learner sees.
+
+        Parameters
+        ----------
+        seed : int
+            Same seed, same order; each question is shuffled on its own.
+
+        Examples
+        --------
+        >>> quiz = load_quiz("01")
+        >>> mixed = quiz.shuffled(seed=3)
+        >>> sorted(c.text for c in mixed.questions[0].choices) == sorted(
+        ...     c.text for c in quiz.questions[0].choices)
+        True
+        """
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+        questions = []
+        for question in self.questions:
+            order = list(question.choices)
+            random.Random(f"{seed}:{question.id}").shuffle(order)
+            choices = tuple(
+                Choice(_KEYS[i], c.text, c.correct, c.why) for i, c in enumerate(order)
+            )
+            questions.append(
+                Question(question.id, question.prompt, choices, question.objective, question.lesson)
+            )
+        return Quiz(self.lesson, self.title, dict(self.objectives), tuple(questions))
+
     def __str__(self) -> str:
         head = f"Quiz: {self.title} ({len(self)} questions)"
         body = [question.to_text(i) for i, question in enumerate(self.questions, 1)]
@@ -340,7 +420,7 @@ class Quiz:
                 for c in question.choices
             )
             items.append(
-                f"<li><p>{html.escape(question.prompt)}{hint} "
+                f"<li><p>{_prompt_html(question.prompt)}{hint} "
                 f"<code>{html.escape(question.id)}</code></p>"
                 f"<ul style='list-style: none'>{choices}</ul>"
                 f"<details><summary>Show the answer</summary><ul style='list-style: none'>"
@@ -829,7 +909,9 @@ class QuizWidget:
         w = _widgets()
         question = self.question
         hint = " <em>(pick all that apply)</em>" if question.multiple else ""
-        self.prompt.value = f"<p style='font-size: 1.1em'>{html.escape(question.prompt)}{hint}</p>"
+        self.prompt.value = (
+            f"<div style='font-size: 1.1em'>{_prompt_html(question.prompt)}{hint}</div>"
+        )
         options = [(f"{c.key}) {c.text}", c.key) for c in question.choices]
         self.radio.unobserve(self._on_pick, names="value")
         self.radio.options = options if not question.multiple else []
@@ -902,7 +984,29 @@ class QuizWidget:
         return str(self.quiz)
 
 
-def quiz_widget(quiz: Quiz | str | int, static: bool | None = None) -> QuizWidget | Quiz:
+def learner_seed() -> int:
+    """The seed that orders a learner's quiz choices.
+
+    ``COURSE_QUIZ_SEED`` (an integer) when it is set, else a number derived from
+    the user name, so that one learner always sees the same order and two learners
+    usually see different ones.
+    """
+    value = os.environ.get("COURSE_QUIZ_SEED", "").strip()
+    if value:
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"COURSE_QUIZ_SEED must be an integer; got {value!r}") from None
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no user name (some containers)
+        name = "learner"
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def quiz_widget(
+    quiz: Quiz | str | int, static: bool | None = None, seed: int | None = None
+) -> QuizWidget | Quiz:
     """Show a quiz one question at a time with feedback and a running score.
 
     Parameters
@@ -913,6 +1017,8 @@ def quiz_widget(quiz: Quiz | str | int, static: bool | None = None) -> QuizWidge
         True: return the :class:`Quiz` itself, which shows as text (answers
         hidden). False: the widget. None: the widget in a Jupyter kernel or
         Colab, the text elsewhere (see :func:`course_utils.widgets.widgets_available`).
+    seed : int or None
+        Orders the choices (:meth:`Quiz.shuffled`); None: :func:`learner_seed`.
 
     Returns
     -------
@@ -920,12 +1026,13 @@ def quiz_widget(quiz: Quiz | str | int, static: bool | None = None) -> QuizWidge
         Display it (last line of a cell). Keyboard: Tab moves between the
         choices and the buttons, arrow keys pick, Space or Enter presses.
         In a front end without widgets (an HTML export) it shows as text with
-        the answers hidden.
+        the answers hidden. Its choices are shuffled; ``check_answers`` on the
+        returned quiz (``widget.quiz`` for the widget) takes the keys shown.
 
     Examples
     --------
-    >>> quiz = quiz_widget("02", static=False)
-    >>> quiz.select("a"); quiz.check().is_correct
+    >>> quiz = quiz_widget("02", static=False, seed=0)
+    >>> quiz.select(*quiz.question.correct_keys); quiz.check().is_correct
     True
     """
     from course_utils.widgets import _use_static
@@ -933,6 +1040,7 @@ def quiz_widget(quiz: Quiz | str | int, static: bool | None = None) -> QuizWidge
     quiz = _as_quiz(quiz)
     if not len(quiz):
         raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
+    quiz = quiz.shuffled(learner_seed() if seed is None else seed)
     if _use_static(static):
         return quiz
     return QuizWidget(quiz)
