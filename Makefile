@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install lab test lint unit notebooks e2e course slides bench normalize clean
+.PHONY: help install lab test lint unit notebooks variants e2e course slides bench normalize clean
 
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (NO_BROWSER=1 on servers)"
@@ -45,7 +45,7 @@ lint: install
 	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
 
 unit: $(BENCH_STAMP)
-	$(BIN)/python -m pytest tests -m "not e2e" --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m pytest tests -m "not e2e and not variants" --cov --cov-report=term --cov-fail-under=90
 
 # The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
 OFFLINE := http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
@@ -55,11 +55,17 @@ notebooks: install
 	$(OFFLINE) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
 
+# Every lesson as a learner changes it: each "Try it", SEED 1 and 2, a folder of photos.
+# The default runs land in build/executed/ for the course site.
+variants: install
+	$(OFFLINE) $(BIN)/python -m pytest tests/test_lesson_variants.py -m variants -p no:cov \
+		-n $(or $(JOBS),2) -q
+
 e2e: install
 	tools/install_browser.sh
 	$(BIN)/python -m pytest tests -m e2e -p no:cov
 
-test: lint unit notebooks e2e
+test: lint unit notebooks variants e2e
 
 course: install
 	@mkdir -p build/course
