@@ -669,6 +669,8 @@ def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
 def _as_quiz(quiz: Quiz | str | int) -> Quiz:
     if isinstance(quiz, Quiz):
         return quiz
+    if isinstance(quiz, QuizWidget):  # the order the learner was shown
+        return quiz.quiz
     if isinstance(quiz, (str, int, Path)) and not isinstance(quiz, bool):
         return load_quiz(quiz)
     raise TypeError(f"quiz must be a Quiz or a lesson name; got {type(quiz).__name__}")
@@ -710,13 +712,14 @@ def _feedback(question: Question, chosen: tuple[str, ...]) -> Feedback:
     return Feedback(question.id, chosen, right, set(chosen) == set(right), explanations)
 
 
-def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizResult:
+def check_answers(quiz: Quiz | QuizWidget | str | int, answers: Mapping[str, Any]) -> QuizResult:
     """Score answers and explain each one.
 
     Parameters
     ----------
-    quiz : Quiz, str or int
-        A quiz, or a lesson name/number passed to :func:`load_quiz`.
+    quiz : Quiz, QuizWidget, str or int
+        A quiz, the quiz a :func:`quiz_widget` showed (its keys are the ones the
+        learner saw), or a lesson name/number passed to :func:`load_quiz`.
     answers : mapping of str to str or list of str
         Question id -> the chosen key (``"b"``), the choice's exact text, or a
         list of keys for pick-all-that-apply questions.

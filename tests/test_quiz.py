@@ -356,6 +356,7 @@ def test_widget_and_text_show_the_learners_order(demo, monkeypatch):
     assert widget.quiz == demo.shuffled(5)
     right = shown["demo-a"].correct_keys
     assert check_answers(shown, {"demo-a": right}).score == 1
+    assert check_answers(widget, {"demo-a": right}).score == 1
     monkeypatch.setenv("COURSE_QUIZ_SEED", "five")
     with pytest.raises(ValueError, match="COURSE_QUIZ_SEED must be an integer; got 'five'"):
         learner_seed()
