@@ -400,6 +400,17 @@ def course_map() -> CourseMap:
     return CourseMap()
 
 
+def _write_readme_map(path: Path) -> None:
+    start, end = "<!-- course-map -->", "<!-- /course-map -->"
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: no {start} ... {end} markers to write the course map between")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{summary_line()}\n\n{markdown_map()}\n{end}{tail}", "utf-8")
+    print(f"wrote the course map into {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print, check or write the computed lesson times."""
     parser = argparse.ArgumentParser(
@@ -410,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", action="store_true", help=f"write {TIMES_FILE.name}")
     group.add_argument("--check", action="store_true", help=f"fail if {TIMES_FILE.name} is stale")
+    parser.add_argument(
+        "--readme",
+        help="with --write: also rewrite the course map between the README's "
+        "<!-- course-map --> and <!-- /course-map --> markers",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.notebooks)
     times = {}
@@ -427,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         TIMES_FILE.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {TIMES_FILE}")
+        if args.readme:
+            _write_readme_map(Path(args.readme))
     elif args.check:
         stored = TIMES_FILE.read_text(encoding="utf-8") if TIMES_FILE.is_file() else ""
         if stored != text + "\n":
