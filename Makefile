@@ -82,6 +82,7 @@ bench: $(BENCH_STAMP)
 
 normalize: install
 	$(BIN)/python tools/nbclean.py $(NOTEBOOKS)
+	$(BIN)/python -m course_utils.course --write --readme README.md
 
 clean:
 	rm -rf build .pytest_cache .coverage htmlcov
