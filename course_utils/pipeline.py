@@ -12,27 +12,31 @@ each epoch sees new variants. The same ``seed`` gives the same batches, with
 the same augmentation, every time the pipeline is built.
 
 :func:`trace_pipeline` runs the pipeline (and optionally a model) on the
-data and reports each stage: what goes in, what it does, what comes out,
-with dtype, value range and a small example. In Jupyter it shows as an HTML
-table with thumbnails; in a terminal as text.
+data and reports each stage in the order the code runs it: what goes in, what
+it does, what comes out, with dtype, value range and a small example. In
+Jupyter it shows as an HTML table with thumbnails; in a terminal as text.
+:func:`plot_data_flow` draws the same stages as a diagram.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
 
 from course_utils import _display
 from course_utils._validation import as_images, as_int, as_labels, as_seed, describe
 from course_utils.augment import _flat_layers, apply_augmenter
 from course_utils.models import _check_model, _model_input_shape
 
-__all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "trace_pipeline"]
+__all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "plot_data_flow", "trace_pipeline"]
 
 
 def _check_augmenter(augmenter: Any) -> None:
@@ -41,6 +45,21 @@ def _check_augmenter(augmenter: Any) -> None:
             "augmenter must be a keras Layer/Sequential (e.g. from make_augmenter) or None; "
             f"got {describe(augmenter)}"
         )
+
+
+def _seedable(augmenter: keras.layers.Layer) -> keras.layers.Layer:
+    """``augmenter``, with a ``keras.layers.Pipeline`` seen as a Sequential of its layers.
+
+    :func:`~course_utils.augment.apply_augmenter` seeds each layer of a
+    Sequential; a Pipeline would be called as one layer, drawing from its own
+    random state. The Sequential holds the same layer objects (nothing is
+    copied), so the augmentation is the same, only seeded per batch.
+    """
+    if isinstance(augmenter, keras.layers.Pipeline):
+        return keras.Sequential(
+            [_seedable(layer) for layer in augmenter.layers], name=augmenter.name
+        )
+    return augmenter
 
 
 def build_pipeline(
@@ -60,8 +79,10 @@ def build_pipeline(
     labels : array-like of int, shape (N,)
         Class index per image.
     augmenter : keras.layers.Layer, optional
-        E.g. :func:`course_utils.augment.make_augmenter`; applied to every
-        batch in training mode. None for no augmentation (validation, test).
+        A ``keras.layers.Pipeline`` or ``keras.Sequential`` of augmentation
+        layers (e.g. :func:`course_utils.augment.make_augmenter`); applied to
+        every batch in training mode. None for no augmentation (validation,
+        test).
     batch_size : int
         Images per batch; the last batch may be smaller.
     shuffle : bool
@@ -92,6 +113,8 @@ def build_pipeline(
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle must be True or False; got {describe(shuffle)}")
     seed = as_seed(seed)
+    if augmenter is not None and seed is not None:
+        augmenter = _seedable(augmenter)
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
@@ -122,7 +145,7 @@ class PipelineStage:
     Attributes
     ----------
     name : str
-        Stage name, e.g. ``"Batching and shuffling"``.
+        Stage name, e.g. ``"Shuffle and batch"``.
     input_shape, output_shape : tuple of int
         Shapes going in and coming out; the first axis counts rows (images).
     operation : str
@@ -135,6 +158,8 @@ class PipelineStage:
         A short text example (labels, probabilities).
     pictures : numpy.ndarray or None
         Up to a few example images ``(k, H, W, C)`` on the 0-255 scale.
+    call : str
+        The code of the stage, e.g. ``"shuffle(1000, seed=0).batch(32)"``.
     """
 
     name: str
@@ -145,11 +170,12 @@ class PipelineStage:
     value_range: tuple[float, float]
     example: str
     pictures: np.ndarray | None = field(default=None, repr=False, compare=False)
+    call: str = ""
 
 
 @dataclass(frozen=True)
 class PipelineTrace:
-    """The stages of the input pipeline (and model), measured on real tensors.
+    """The stages of the input pipeline (and model), in the order the code runs them.
 
     Attributes
     ----------
@@ -165,13 +191,19 @@ class PipelineTrace:
     batches_per_epoch: int
     dataset: tf.data.Dataset = field(repr=False, compare=False)
 
-    _HEADERS = ("#", "Stage", "Input", "Operation", "Output", "dtype", "Range", "Example")
+    _HEADERS = ("#", "Stage", "Code", "Input", "Operation", "Output", "dtype", "Range", "Example")
+
+    @property
+    def names(self) -> list[str]:
+        """The stage names, in order."""
+        return [stage.name for stage in self.stages]
 
     def _cells(self) -> list[list[str]]:
         return [
             [
                 str(i + 1),
                 s.name,
+                s.call,
                 _display.shape_text(s.input_shape),
                 s.operation,
                 _display.shape_text(s.output_shape),
@@ -203,11 +235,12 @@ class PipelineTrace:
                 )
             )
             text = _escape(cells[-1])
-            rows.append([*cells[:-1], f"{pictures}<br><small>{text}</small>"])
+            code = f"<code>{_escape(cells[2])}</code>"
+            rows.append([*cells[:2], code, *cells[3:-1], f"{pictures}<br><small>{text}</small>"])
         return _display.html_table(
             self._HEADERS,
             rows,
-            raw_columns=(7,),
+            raw_columns=(2, 8),
             caption=f"Data flow: {len(self.stages)} stages, "
             f"{self.batches_per_epoch} batches per epoch",
         )
@@ -230,7 +263,7 @@ def _label_text(labels: np.ndarray, count: int = 8) -> str:
 
 
 def _augmenter_text(augmenter: keras.layers.Layer) -> str:
-    names = [layer.__class__.__name__ for layer in _flat_layers(augmenter)]
+    names = [layer.__class__.__name__ for layer in _flat_layers(_seedable(augmenter))]
     words = [n.removeprefix("Random").lower() if n.startswith("Random") else n for n in names]
     return ", ".join(words) if words else "(no layers)"
 
@@ -245,10 +278,12 @@ def trace_pipeline(
 ) -> PipelineTrace:
     """Run the course pipeline (and a model) and describe every stage with real numbers.
 
-    The stages follow the course's picture of the data flow: the original
-    data set, augmentation, shuffling and batching, then the model. In the
-    real pipeline, augmentation runs on each batch right after batching (the
-    result is the same image by image); the trace measures it there.
+    The stages are those of :func:`build_pipeline`, in the order it runs
+    them: the data set in memory, shuffle and batch, augmentation of each
+    batch (with an augmenter), prefetch, then the model (with a model). Each
+    row is measured on the first batch of the pipeline built with ``seed``;
+    the batch before augmentation comes from the same pipeline without the
+    augmenter, which shuffles in the same order.
 
     Parameters
     ----------
@@ -263,7 +298,7 @@ def trace_pipeline(
     Returns
     -------
     PipelineTrace
-        2 to 4 :class:`PipelineStage` rows; ``.dataset`` is the pipeline.
+        3 to 5 :class:`PipelineStage` rows; ``.dataset`` is the pipeline.
 
     Raises
     ------
@@ -274,8 +309,10 @@ def trace_pipeline(
     --------
     >>> images = np.zeros((1000, 32, 32, 3), np.uint8)
     >>> trace = trace_pipeline(images, np.zeros(1000, int))
+    >>> trace.names
+    ['Original dataset', 'Shuffle and batch', 'Prefetch']
     >>> [stage.output_shape for stage in trace.stages]
-    [(1000, 32, 32, 3), (32, 32, 32, 3)]
+    [(1000, 32, 32, 3), (32, 32, 32, 3), (32, 32, 32, 3)]
     """
     images = as_images(images, "images", channels=None)
     labels = as_labels(labels, "labels", n=len(images))
@@ -288,50 +325,64 @@ def trace_pipeline(
 
     dataset = build_pipeline(images, labels, augmenter, batch_size, shuffle=True, seed=seed)
     batch_images, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
+    plain = build_pipeline(images, labels, None, batch_size, shuffle=True, seed=seed)
+    before = np.asarray(next(iter(plain))[0])
     n = len(images)
     batches = math.ceil(n / batch_size)
     last = n - (batches - 1) * batch_size
+    tail = "" if last == batch_size else f", the last one {last}"
     stages = [
         PipelineStage(
             name="Original dataset",
             input_shape=images.shape,
-            operation="load images and labels into memory; from_tensor_slices yields one "
-            "(image, label) pair per row",
+            operation="images and labels in memory; one (image, label) pair per row",
             output_shape=images.shape,
             dtype=str(images.dtype),
             value_range=_value_range(images),
             example=f"first image, label {int(labels[0])}",
             pictures=images[:1],
-        )
+            call="Dataset.from_tensor_slices((images, labels))",
+        ),
+        PipelineStage(
+            name="Shuffle and batch",
+            input_shape=images.shape,
+            operation=f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group "
+            f"them into batches of {batch_size}: {batches} batches per epoch{tail}",
+            output_shape=before.shape,
+            dtype=str(before.dtype),
+            value_range=_value_range(before),
+            example=f"first batch, {_label_text(batch_labels)}",
+            pictures=before[:6],
+            call=f"shuffle({n}, seed={seed}).batch({batch_size})",
+        ),
     ]
     if augmenter is not None:
-        plain = build_pipeline(images, labels, None, batch_size, shuffle=True, seed=seed)
-        before = np.asarray(next(iter(plain))[0])
         stages.append(
             PipelineStage(
                 name="Data augmentation",
-                input_shape=images.shape,
-                operation=f"random {_augmenter_text(augmenter)} in Dataset.map with parallel "
-                "calls, on the fly: nothing is stored, every epoch gets new variants",
-                output_shape=(n, *batch_images.shape[1:]),
+                input_shape=before.shape,
+                operation=f"random {_augmenter_text(augmenter)} on each batch, a new draw per "
+                "image and per epoch, on the fly: nothing is stored",
+                output_shape=batch_images.shape,
                 dtype=str(batch_images.dtype),
                 value_range=_value_range(batch_images),
-                example="3 images before and after augmentation",
+                example="3 images of the batch before and after augmentation",
                 pictures=np.concatenate([before[:3], batch_images[:3]]).astype(np.float32),
+                call="map(augment, num_parallel_calls=AUTOTUNE)",
             )
         )
-    tail = "" if last == batch_size else f", the last one {last}"
     stages.append(
         PipelineStage(
-            name="Batching and shuffling",
-            input_shape=images.shape,
-            operation=f"shuffle all {n} rows (seed {seed}) and group them into batches of "
-            f"{batch_size}: {batches} batches per epoch{tail}; prefetch the next batch",
+            name="Prefetch",
+            input_shape=batch_images.shape,
+            operation="keep the next batches ready while the model works on this one; "
+            "the data pass through unchanged",
             output_shape=batch_images.shape,
             dtype=str(batch_images.dtype),
             value_range=_value_range(batch_images),
             example=f"first batch, {_label_text(batch_labels)}",
             pictures=batch_images[:6],
+            call="prefetch(AUTOTUNE)",
         )
     )
     if model is not None:
@@ -352,9 +403,90 @@ def trace_pipeline(
                 dtype=str(output.dtype),
                 value_range=_value_range(output),
                 example=f"first row [{first}{', ...' if rows.shape[1] > 10 else ''}]",
+                call="model(batch)",
             )
         )
     return PipelineTrace(stages=stages, batches_per_epoch=batches, dataset=dataset)
+
+
+def _wrap_code(code: str, width: int = 24) -> str:
+    """Break a line of code before ``.method(`` and after ``, `` to fit ``width``."""
+    lines: list[str] = []
+    for token in re.split(r"(?<=,) |(?=\.[A-Za-z_]+\()", code):
+        if lines and len(lines[-1]) + len(token) <= width:
+            lines[-1] += token if token.startswith(".") else " " + token
+        else:
+            lines.append(token)
+    return "\n".join(lines) or "-"
+
+
+def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
+    """Draw a :class:`PipelineTrace` as a diagram: one box per stage, arrows between.
+
+    Each box shows the stage's name, its code and the shape and dtype that
+    come out of it, as measured by :func:`trace_pipeline`.
+
+    Parameters
+    ----------
+    trace : PipelineTrace
+        From :func:`trace_pipeline`.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (cleared first); a new one by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes with one box (a text artist) per stage and one arrow
+        between each pair of neighbours.
+
+    Examples
+    --------
+    >>> trace = trace_pipeline(np.zeros((40, 8, 8, 3), np.uint8), np.zeros(40, int))
+    >>> fig = plot_data_flow(trace)
+    >>> len(fig.axes[0].texts)
+    3
+    """
+    if not isinstance(trace, PipelineTrace):
+        raise TypeError(
+            f"trace must be a PipelineTrace (from trace_pipeline); got {describe(trace)}"
+        )
+    count = len(trace.stages)
+    fig = _display.fresh_figure(fig, (3.0 * count, 2.3))
+    ax = fig.add_subplot()
+    ax.set_xlim(0, count)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    for i, stage in enumerate(trace.stages):
+        low, high = (_display.number(v) for v in stage.value_range)
+        text = (
+            f"{i + 1}. {stage.name}\n\n{_wrap_code(stage.call)}\n\n"
+            f"{_display.shape_text(stage.output_shape)}\n{stage.dtype}, {low} to {high}"
+        )
+        ax.text(
+            i + 0.5,
+            0.5,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            family="monospace",
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": f"C{i}", "alpha": 0.25},
+        )
+        if i:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (i - 0.06, 0.5),
+                    (i + 0.06, 0.5),
+                    arrowstyle="-|>",
+                    mutation_scale=12,
+                    color="0.3",
+                )
+            )
+    ax.set_title(
+        f"Data flow, in the order the code runs: {trace.batches_per_epoch} batches per epoch",
+        fontsize=10,
+    )
+    return fig
 
 
 def _check_model_fits(model: keras.Model, image_shape: tuple[int, ...]) -> None:

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from course_utils.augment import make_augmenter
 from course_utils.models import build_course_cnn
-from course_utils.pipeline import build_pipeline, trace_pipeline
+from course_utils.pipeline import build_pipeline, plot_data_flow, trace_pipeline
 
 L = keras.layers
 
@@ -63,6 +63,29 @@ def test_same_seed_same_first_batch_including_augmentation():
     plain = first_batch(build_pipeline(images, labels, None, batch_size=16, seed=3))
     np.testing.assert_array_equal(plain[1], first[1])  # same shuffle order...
     assert not np.allclose(plain[0], first[0])  # ...but augmented
+
+
+def test_a_keras_pipeline_augmenter_is_seeded_like_the_same_layers_in_a_sequential():
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (40, 12, 12, 3), dtype=np.uint8)
+    labels = np.arange(40)
+
+    def layers():
+        return [L.RandomFlip("horizontal"), L.RandomRotation(0.2), L.RandomBrightness(0.3)]
+
+    pipeline = L.Pipeline(layers())
+    first = first_batch(build_pipeline(images, labels, pipeline, batch_size=8, seed=7))
+    again = first_batch(build_pipeline(images, labels, pipeline, batch_size=8, seed=7))
+    sequential = first_batch(
+        build_pipeline(images, labels, keras.Sequential(layers()), batch_size=8, seed=7)
+    )
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[0], sequential[0])  # same layers, same seed, same pixels
+    assert first[0].dtype == np.float32 and not np.allclose(first[0], images[first[1]])
+    nested = L.Pipeline([L.Pipeline(layers()[:1]), *layers()[1:]])
+    np.testing.assert_array_equal(
+        first_batch(build_pipeline(images, labels, nested, batch_size=8, seed=7))[0], first[0]
+    )
 
 
 def test_each_epoch_gets_a_new_order_and_new_augmentation():
@@ -162,61 +185,129 @@ def seed_trace():
     return trace_pipeline(images, labels, make_augmenter(), model, batch_size=32, seed=0)
 
 
-def test_trace_reproduces_the_four_stage_data_flow_from_real_tensors(seed_trace):
-    assert [s.name for s in seed_trace.stages] == [
+def test_trace_lists_the_stages_in_the_order_the_pipeline_runs_them(seed_trace):
+    assert seed_trace.names == [
         "Original dataset",
+        "Shuffle and batch",
         "Data augmentation",
-        "Batching and shuffling",
+        "Prefetch",
         "Model",
     ]
     assert [(s.input_shape, s.output_shape) for s in seed_trace.stages] == [
         ((1000, 32, 32, 3), (1000, 32, 32, 3)),
-        ((1000, 32, 32, 3), (1000, 32, 32, 3)),
         ((1000, 32, 32, 3), (32, 32, 32, 3)),
+        ((32, 32, 32, 3), (32, 32, 32, 3)),  # augmentation works on batches, never on all 1000
+        ((32, 32, 32, 3), (32, 32, 32, 3)),
         ((32, 32, 32, 3), (32, 10)),
     ]
-    assert [s.dtype for s in seed_trace.stages] == ["uint8", "float32", "float32", "float32"]
+    assert [s.dtype for s in seed_trace.stages] == [
+        "uint8",
+        "uint8",  # still the original pixels after batching
+        "float32",
+        "float32",
+        "float32",
+    ]
+    assert [s.call for s in seed_trace.stages] == [
+        "Dataset.from_tensor_slices((images, labels))",
+        "shuffle(1000, seed=0).batch(32)",
+        "map(augment, num_parallel_calls=AUTOTUNE)",
+        "prefetch(AUTOTUNE)",
+        "model(batch)",
+    ]
     assert seed_trace.batches_per_epoch == 32
-    assert "the last one 8" in seed_trace.stages[2].operation
-    assert "flip, rotation, brightness" in seed_trace.stages[1].operation
-    model_stage = seed_trace.stages[3]
+    assert "the last one 8" in seed_trace.stages[1].operation
+    assert "flip, rotation, brightness" in seed_trace.stages[2].operation
+    model_stage = seed_trace.stages[4]
     assert "10 class probabilities per image" in model_stage.operation
     low, high = model_stage.value_range
     assert 0 <= low <= high <= 1
 
 
-def test_trace_measures_the_real_first_batch(seed_trace):
+def test_trace_stage_order_matches_the_datasets_own_chain(seed_trace):
+    """Walk the traced tf.data graph from the source: the trace's order is the graph's."""
+    node, chain = seed_trace.dataset, []
+    while node is not None:
+        chain.append(type(node).__name__)
+        inputs = node._inputs()
+        node = inputs[0] if inputs else None
+    chain.reverse()
+    positions = [
+        chain.index(name)
+        for name in [
+            "_TensorSliceDataset",
+            "_ShuffleDataset",
+            "_BatchDataset",
+            "_ParallelMapDataset",
+            "_PrefetchDataset",
+        ]
+    ]
+    assert positions == sorted(positions)
+
+
+def test_trace_measures_the_real_first_batch_before_and_after_augmentation(seed_trace):
     rng = np.random.default_rng(0)  # the same data and seed as the fixture
     images = rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, 1000)
     x, y = first_batch(build_pipeline(images, labels, make_augmenter(), batch_size=32, seed=0))
-    stage = seed_trace.stages[2]
-    assert stage.value_range == (float(x.min()), float(x.max()))
-    assert stage.example.startswith(f"first batch, labels [{y[0]}, {y[1]}")
-    np.testing.assert_array_equal(stage.pictures, x[:6])
-    before_after = seed_trace.stages[1].pictures
-    assert before_after.shape == (6, 32, 32, 3)
-    np.testing.assert_array_equal(before_after[3:], x[:3])
+    plain, plain_labels = first_batch(build_pipeline(images, labels, None, batch_size=32, seed=0))
+    np.testing.assert_array_equal(plain_labels, y)  # the same shuffle order
+    batched, augmented, prefetched = seed_trace.stages[1:4]
+    assert batched.value_range == (float(plain.min()), float(plain.max()))
+    np.testing.assert_array_equal(batched.pictures, plain[:6])
+    assert batched.example.startswith(f"first batch, labels [{y[0]}, {y[1]}")
+    assert augmented.value_range == prefetched.value_range == (float(x.min()), float(x.max()))
+    np.testing.assert_array_equal(prefetched.pictures, x[:6])
+    assert augmented.pictures.shape == (6, 32, 32, 3)
+    np.testing.assert_array_equal(augmented.pictures[:3], plain[:3])
+    np.testing.assert_array_equal(augmented.pictures[3:], x[:3])
 
 
 def test_trace_shows_itself_as_text_markdown_and_html(seed_trace):
     text = str(seed_trace)
-    assert text.splitlines()[0] == "Data flow: 4 stages"
+    assert text.splitlines()[0] == "Data flow: 5 stages"
     assert "1000 x 32x32x3" in text and "32 x 10" in text
     markdown = seed_trace.to_markdown()
-    assert markdown.splitlines()[0].startswith("| # | Stage | Input | Operation | Output |")
+    assert markdown.splitlines()[0].startswith("| # | Stage | Code | Input | Operation |")
     html = seed_trace._repr_html_()
-    assert html.count("<img") == 1 + 6 + 6
+    assert html.count("<img") == 1 + 6 + 6 + 6
+    assert "<code>shuffle(1000, seed=0).batch(32)</code>" in html
     assert "32 batches per epoch" in html
-    assert len(seed_trace) == 4
+    assert len(seed_trace) == 5
 
 
-def test_trace_without_augmenter_or_model_has_two_stages(data):
+def test_data_flow_diagram_has_one_box_per_stage_and_arrows_between(seed_trace):
+    fig = plot_data_flow(seed_trace)
+    (ax,) = fig.axes
+    boxes = ax.texts[: len(seed_trace)]
+    assert len(ax.texts) == len(seed_trace)
+    assert [t.get_text().splitlines()[0] for t in boxes] == [
+        f"{i}. {name}" for i, name in enumerate(seed_trace.names, start=1)
+    ]
+    assert "32 x 32x32x3\nuint8, 0 to 255" in boxes[1].get_text()
+    assert "\n.batch(32)" in boxes[1].get_text()
+    assert "32 x 10\nfloat32" in boxes[4].get_text()
+    arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arrows) == len(seed_trace) - 1
+    assert "32 batches per epoch" in ax.get_title()
+    again = plot_data_flow(seed_trace, fig=fig)
+    assert again is fig and len(fig.axes) == 1
+
+
+def test_data_flow_diagram_rejects_other_objects():
+    with pytest.raises(TypeError, match="trace must be a PipelineTrace"):
+        plot_data_flow([1, 2])
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        trace = trace_pipeline(np.zeros((4, 8, 8, 3), np.uint8), np.zeros(4, int), batch_size=2)
+        plot_data_flow(trace, fig="figure")
+
+
+def test_trace_without_augmenter_or_model_has_three_stages(data):
     images, labels = data
     trace = trace_pipeline(images, labels, batch_size=50)
-    assert [s.name for s in trace.stages] == ["Original dataset", "Batching and shuffling"]
-    assert trace.stages[1].dtype == "uint8"
+    assert trace.names == ["Original dataset", "Shuffle and batch", "Prefetch"]
+    assert [s.dtype for s in trace.stages] == ["uint8", "uint8", "uint8"]
     assert "the last one" not in trace.stages[1].operation
+    assert trace.stages[1].operation.endswith("2 batches per epoch")
 
 
 def test_trace_with_a_model_of_any_input_size_and_raw_outputs(data):
