@@ -9,6 +9,11 @@ a hidden dense layer and a softmax output. For a 64x64x3 input the shapes run
 output shapes and parameter counts (the same as ``model.summary()``) and one
 phrase on what each layer does.
 
+:func:`model_differences` lists how two models differ (layer types and
+settings, output shapes, parameter counts, compile settings), so a lesson can
+show that the model a learner wrote out is the one :func:`build_course_cnn`
+builds.
+
 The private helpers at the end (finding layers, preparing one image for a
 model) are shared by :mod:`course_utils.plots` and :mod:`course_utils.trace`.
 """
@@ -25,7 +30,14 @@ import numpy as np
 from course_utils import _display
 from course_utils._validation import as_fraction, as_images, as_int, describe
 
-__all__ = ["LayerRow", "LayerTable", "build_course_cnn", "describe_layer", "layer_table"]
+__all__ = [
+    "LayerRow",
+    "LayerTable",
+    "build_course_cnn",
+    "describe_layer",
+    "layer_table",
+    "model_differences",
+]
 
 
 def build_course_cnn(
@@ -353,6 +365,120 @@ def describe_layer(layer: keras.layers.Layer) -> str:
     if kind.startswith("Random"):
         return f"random {kind.removeprefix('Random').lower()}, active only while training"
     return f"a {kind} layer"
+
+
+def _without_names(config: Any) -> Any:
+    """A Keras config with every ``"name"`` entry dropped (names differ, settings matter)."""
+    if isinstance(config, dict):
+        return {k: _without_names(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, (list, tuple)):
+        return type(config)(_without_names(v) for v in config)
+    return config
+
+
+def _setting_text(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def _setting_changes(mine: dict, reference: dict) -> str:
+    keys = sorted(set(mine) | set(reference))
+    changed = [
+        f"{key}={_setting_text(mine.get(key))} (reference: {_setting_text(reference.get(key))})"
+        for key in keys
+        if mine.get(key) != reference.get(key)
+    ]
+    return ", ".join(changed)
+
+
+def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
+    """List how a built model differs from a reference model; empty when they match.
+
+    Layer names are ignored (Keras numbers default names, ``conv2d_3``); every
+    other setting counts: the layer types in order, each layer's config
+    (filters, kernel size, padding, activation, initializers, ...), its output
+    shape and parameter count, the input shape and, when both are compiled,
+    the optimizer with its settings, the loss and the metrics.
+
+    Parameters
+    ----------
+    model, reference : keras.Model
+        Two built models (Sequential or Functional).
+
+    Returns
+    -------
+    list of str
+        One line per difference, e.g. ``"layer 2 (Conv2D): kernel_size=(5, 5)
+        (reference: (3, 3))"``.
+
+    Raises
+    ------
+    TypeError
+        If either argument is not a Keras model.
+    ValueError
+        If either model is not built.
+
+    Examples
+    --------
+    >>> mine = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Rescaling(1 / 255),
+    ...     keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+    ...     keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+    ...     keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
+    ...     keras.layers.Dense(10, activation="softmax")])
+    >>> mine.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+    ...              metrics=["accuracy"])
+    >>> model_differences(mine, build_course_cnn((64, 64, 3), num_classes=10))
+    []
+    """
+    for name, value in (("model", model), ("reference", reference)):
+        _check_model(value, name)
+        if not value.built:
+            raise ValueError(
+                f"{name} {value.name!r} is not built yet; start it with keras.Input(shape=...)"
+            )
+    found: list[str] = []
+    shapes = (_model_input_shape(model), _model_input_shape(reference))
+    if shapes[0] != shapes[1]:
+        found.append(f"input shape {shapes[0]} (reference: {shapes[1]})")
+    mine, theirs = list(model.layers), list(reference.layers)
+    if len(mine) != len(theirs):
+        found.append(f"{len(mine)} layers (reference: {len(theirs)})")
+    for number, (a, b) in enumerate(zip(mine, theirs, strict=False), start=1):
+        kind_a, kind_b = a.__class__.__name__, b.__class__.__name__
+        if kind_a != kind_b:
+            found.append(f"layer {number}: {kind_a} (reference: {kind_b})")
+            continue
+        changes = _setting_changes(_without_names(a.get_config()), _without_names(b.get_config()))
+        if changes:
+            found.append(f"layer {number} ({kind_a}): {changes}")
+        out_a, out_b = _output_shape_text(a), _output_shape_text(b)
+        if out_a != out_b:
+            found.append(f"layer {number} ({kind_a}): output {out_a} (reference: {out_b})")
+        params_a, params_b = int(a.count_params()), int(b.count_params())
+        if params_a != params_b:
+            found.append(
+                f"layer {number} ({kind_a}): {params_a:,} parameters (reference: {params_b:,})"
+            )
+    compiled = (getattr(model, "compiled", False), getattr(reference, "compiled", False))
+    if compiled == (True, True):
+        config_a = _without_names(model.get_compile_config())
+        config_b = _without_names(reference.get_compile_config())
+        opt_a, opt_b = config_a.pop("optimizer", None), config_b.pop("optimizer", None)
+        if isinstance(opt_a, dict) and isinstance(opt_b, dict):
+            config_a["optimizer"] = opt_a.get("class_name")
+            config_b["optimizer"] = opt_b.get("class_name")
+            if opt_a.get("class_name") == opt_b.get("class_name"):
+                changes = _setting_changes(opt_a.get("config", {}), opt_b.get("config", {}))
+                if changes:
+                    found.append(f"optimizer ({opt_a.get('class_name')}): {changes}")
+        else:
+            config_a["optimizer"], config_b["optimizer"] = opt_a, opt_b
+        changes = _setting_changes(config_a, config_b)
+        if changes:
+            found.append(f"compile: {changes}")
+    elif compiled[0] != compiled[1]:
+        which = "model" if compiled[1] else "reference"
+        found.append(f"{which} is not compiled")
+    return found
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ compute                      draw
 :func:`filter_images`        :func:`plot_filters`
 :func:`confusion_matrix`     :func:`plot_confusion_matrix`
 :func:`top_mistakes`         :func:`plot_top_mistakes`
+:func:`diagram_stages`       :func:`plot_model_diagram`
 ..                           :func:`show_images`
 ===========================  ===============================
 
@@ -23,24 +24,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from course_utils import _display
 from course_utils._validation import as_array, as_images, as_int, as_labels, check_finite, describe
-from course_utils.models import _CONV_TYPES, _find_layer, _prepare_image
+from course_utils.models import _CONV_TYPES, _check_model, _find_layer, _prepare_image
 
 __all__ = [
+    "DiagramStage",
     "confusion_matrix",
+    "diagram_stages",
     "feature_maps",
     "filter_images",
     "plot_confusion_matrix",
     "plot_feature_maps",
     "plot_filters",
+    "plot_model_diagram",
     "plot_top_mistakes",
     "show_images",
     "top_mistakes",
@@ -563,4 +569,217 @@ def plot_top_mistakes(
         )
         ax.set_axis_off()
     fig.suptitle(f"The {len(indices)} most confident mistakes", fontsize=10)
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Model diagram
+
+
+@dataclass(frozen=True)
+class DiagramStage:
+    """One box of :func:`plot_model_diagram`: a layer and what comes out of it.
+
+    Attributes
+    ----------
+    number : int
+        1 for the input, then one per layer in order.
+    name : str
+        The layer's name (``"input"`` for the input).
+    kind : str
+        The layer's class name, e.g. ``"Conv2D"``; ``"Input"`` for the input.
+    detail : str
+        Its main settings, e.g. ``"32 @ 3x3, relu"``; may be empty.
+    output_shape : tuple of int
+        Per image, without the batch axis, e.g. ``(62, 62, 32)``.
+    params : int
+        Number of weights the layer holds.
+    """
+
+    number: int
+    name: str
+    kind: str
+    detail: str
+    output_shape: tuple[int, ...]
+    params: int
+
+
+def _stage_detail(layer: keras.layers.Layer) -> str:
+    L = keras.layers
+    activation = getattr(getattr(layer, "activation", None), "__name__", "")
+    act = "" if activation in ("", "linear") else f", {activation}"
+    if isinstance(layer, L.Conv2D):
+        size = "x".join(str(k) for k in layer.kernel_size)
+        return f"{layer.filters} @ {size}{act}"
+    if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
+        return "x".join(str(k) for k in layer.pool_size)
+    if isinstance(layer, L.Rescaling):
+        scale = float(np.asarray(layer.scale))
+        return "x 1/255" if abs(scale - 1 / 255) < 1e-9 else f"x {scale:.3g}"
+    if isinstance(layer, L.Dense):
+        return f"{layer.units}{act}"
+    if isinstance(layer, L.Dropout):
+        return f"rate {layer.rate:g}"
+    return ""
+
+
+def diagram_stages(model: keras.Model) -> list[DiagramStage]:
+    """The stages of a built Sequential or Functional model, input first.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model with one input (a Functional model's own ``InputLayer``
+        is the input stage).
+
+    Returns
+    -------
+    list of DiagramStage
+        The input, then one stage per top-level layer, with output shapes
+        read from the model.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a Keras model.
+    ValueError
+        If the model is not built, or a layer's output shape is unknown.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> stages = diagram_stages(build_course_cnn((64, 64, 3)))
+    >>> [s.output_shape for s in stages][2:5]
+    [(62, 62, 32), (31, 31, 32), (29, 29, 64)]
+    """
+    _check_model(model)
+    if not model.built:
+        raise ValueError(
+            f"model {model.name!r} is not built yet, so its shapes are unknown; start it "
+            "with keras.Input(shape=...)"
+        )
+    input_shape = tuple(model.inputs[0].shape[1:])
+    stages = [DiagramStage(1, "input", "Input", "", input_shape, 0)]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        try:
+            shape = tuple(layer.output.shape[1:])
+        except (AttributeError, ValueError) as error:
+            raise ValueError(
+                f"layer {layer.name!r} has no known output shape; use a Sequential or "
+                "Functional model"
+            ) from error
+        stages.append(
+            DiagramStage(
+                number=len(stages) + 1,
+                name=layer.name,
+                kind=layer.__class__.__name__,
+                detail=_stage_detail(layer),
+                output_shape=shape,
+                params=int(layer.count_params()),
+            )
+        )
+    return stages
+
+
+_STAGE_COLOURS = {
+    "Input": "#d9d9d9",
+    "Rescaling": "#d9d9d9",
+    "Conv2D": "#5b9bd5",
+    "MaxPooling2D": "#ffc000",
+    "AveragePooling2D": "#ffc000",
+    "Flatten": "#a9d18e",
+    "Dense": "#c55a11",
+    "Dropout": "#bfbfbf",
+}
+
+
+def _shape_label(shape: tuple[int, ...]) -> str:
+    return "x".join("?" if s is None else str(s) for s in shape)
+
+
+def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
+    """Draw a model as a row of boxes, one per stage, sized by what comes out.
+
+    An image-like output ``(H, W, C)`` is a box whose height is proportional
+    to ``H`` and whose width grows with the number of channels; a vector
+    ``(n,)`` is a thin bar whose height grows with ``log(n)``. Above each box:
+    the stage number, layer type and settings; below it: the output shape and
+    the parameter count.
+
+    Parameters
+    ----------
+    model : keras.Model
+        See :func:`diagram_stages`.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one rectangle per stage (``len(diagram_stages(model))``)
+        and its labels; the title names the model and its parameter count.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> fig = plot_model_diagram(build_course_cnn((64, 64, 3)))
+    >>> sum(isinstance(p, Rectangle) for p in fig.axes[0].patches)
+    9
+    """
+    stages = diagram_stages(model)
+    fig = _display.fresh_figure(fig, (max(6.0, 1.45 * len(stages)), 3.6))
+    ax = fig.add_subplot()
+    sides = [s.output_shape[0] for s in stages if len(s.output_shape) == 3 and s.output_shape[0]]
+    top_side = max(sides, default=1)
+    lengths = [math.prod(s.output_shape) for s in stages if len(s.output_shape) == 1]
+    top_length = max(lengths, default=2)
+    step = 1.5
+    previous = None
+    for i, stage in enumerate(stages):
+        shape = stage.output_shape
+        if len(shape) == 3 and shape[0]:
+            height = 0.3 + 2.2 * shape[0] / top_side
+            width = 0.2 + 0.12 * math.log2(max(shape[-1], 1) + 1)
+        else:
+            length = max(math.prod(s or 1 for s in shape), 2)
+            height = 0.3 + 2.2 * math.log(length) / math.log(max(top_length, 3))
+            width = 0.16
+        x = i * step
+        colour = _STAGE_COLOURS.get(stage.kind, "#e7e6e6")
+        ax.add_patch(
+            Rectangle(
+                (x - width / 2, -height / 2),
+                width,
+                height,
+                facecolor=colour,
+                edgecolor="black",
+                linewidth=0.8,
+            )
+        )
+        title = f"{stage.number}. {stage.kind}"
+        if stage.detail:
+            title += f"\n{stage.detail}"
+        ax.text(x, 1.35, title, ha="center", va="bottom", fontsize=8)
+        below = _shape_label(shape)
+        if stage.params:
+            below += f"\n{stage.params:,} params"
+        ax.text(x, -1.35, below, ha="center", va="top", fontsize=8)
+        if previous is not None:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (previous + 0.3, 0),
+                    (x - width / 2 - 0.05, 0),
+                    arrowstyle="->",
+                    mutation_scale=8,
+                    color="0.4",
+                )
+            )
+        previous = x + width / 2 - 0.3
+    ax.set_xlim(-step / 2, (len(stages) - 1) * step + step / 2)
+    ax.set_ylim(-2.0, 2.0)
+    ax.set_axis_off()
+    total = sum(stage.params for stage in stages)
+    ax.set_title(f"{model.name}: {len(stages)} stages, {total:,} parameters", fontsize=10)
     return fig

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from course_utils.augment import make_augmenter
-from course_utils.models import LayerTable, build_course_cnn, describe_layer, layer_table
+from course_utils.models import (
+    LayerTable,
+    build_course_cnn,
+    describe_layer,
+    layer_table,
+    model_differences,
+)
 
 L = keras.layers
 
@@ -263,3 +269,68 @@ def test_docstring_examples_run(module):
         importlib.import_module(f"course_utils.{module}"), optionflags=doctest.ELLIPSIS
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------
+# model_differences
+
+
+def written_out_cnn(kernel_size: int = 3, num_classes: int = 10) -> keras.Sequential:
+    """The course CNN as a lesson writes it, with Keras' default layer names."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(64, 64, 3)),
+            L.Rescaling(1.0 / 255),
+            L.Conv2D(32, kernel_size, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Conv2D(64, kernel_size, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(128, activation="relu"),
+            L.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_the_written_out_cnn_is_the_course_cnn():
+    assert model_differences(written_out_cnn(), build_course_cnn((64, 64, 3), 10)) == []
+
+
+def test_model_differences_names_settings_shapes_params_and_compile():
+    found = model_differences(written_out_cnn(kernel_size=5), build_course_cnn((64, 64, 3), 10))
+    assert found[0] == "layer 2 (Conv2D): kernel_size=(5, 5) (reference: (3, 3))"
+    assert "layer 2 (Conv2D): output (None, 60, 60, 32) (reference: (None, 62, 62, 32))" in found
+    assert "layer 2 (Conv2D): 2,432 parameters (reference: 896)" in found
+    other = written_out_cnn(num_classes=5)
+    other.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
+    found = model_differences(other, build_course_cnn((64, 64, 3), 10))
+    assert "optimizer (Adam): learning_rate=0.01 (reference: 0.001)" in found
+    assert any(line.startswith("compile: loss='categorical_crossentropy'") for line in found)
+    assert any("units=5 (reference: 10)" in line for line in found)
+
+
+def test_model_differences_counts_layers_types_input_and_compilation():
+    small = keras.Sequential([keras.Input((16, 16, 3)), L.Flatten(), L.Dense(2)])
+    found = model_differences(small, build_course_cnn((64, 64, 3), 10))
+    assert found[:3] == [
+        "input shape (None, 16, 16, 3) (reference: (None, 64, 64, 3))",
+        "2 layers (reference: 8)",
+        "layer 1: Flatten (reference: Rescaling)",
+    ]
+    assert found[-1] == "model is not compiled"
+    assert model_differences(build_course_cnn((16, 16, 3)), small)[-1] == (
+        "reference is not compiled"
+    )
+
+
+def test_model_differences_rejects_non_models_and_unbuilt_models():
+    with pytest.raises(TypeError, match="reference must be a keras Model"):
+        model_differences(build_course_cnn((16, 16, 3)), "cnn")
+    with pytest.raises(ValueError, match="model 'sequential.*' is not built yet"):
+        model_differences(keras.Sequential([L.Dense(2)]), build_course_cnn((16, 16, 3)))

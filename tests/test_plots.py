@@ -8,16 +8,20 @@ import pytest
 import tensorflow as tf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from numpy.lib.stride_tricks import sliding_window_view
 
 from course_utils.models import build_course_cnn
 from course_utils.plots import (
+    DiagramStage,
     confusion_matrix,
+    diagram_stages,
     feature_maps,
     filter_images,
     plot_confusion_matrix,
     plot_feature_maps,
     plot_filters,
+    plot_model_diagram,
     plot_top_mistakes,
     show_images,
     top_mistakes,
@@ -410,3 +414,75 @@ def test_plot_top_mistakes_without_mistakes_says_so():
 def test_plot_top_mistakes_rejects_too_few_class_names():
     with pytest.raises(ValueError, match="3 needed"):
         plot_top_mistakes(np.zeros((5, 4, 4, 3)), TRUE, PROBS, class_names=["a", "b"])
+
+
+# ---------------------------------------------------------------------------
+# diagram_stages and plot_model_diagram
+
+
+def test_diagram_stages_of_the_course_cnn_read_from_the_model():
+    stages = diagram_stages(build_course_cnn((64, 64, 3), num_classes=10))
+    assert [s.kind for s in stages] == [
+        "Input",
+        "Rescaling",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
+    assert [s.output_shape for s in stages] == [
+        (64, 64, 3),
+        (64, 64, 3),
+        (62, 62, 32),
+        (31, 31, 32),
+        (29, 29, 64),
+        (14, 14, 64),
+        (12544,),
+        (128,),
+        (10,),
+    ]
+    assert [s.detail for s in stages][1:4] == ["x 1/255", "32 @ 3x3, relu", "2x2"]
+    assert stages[-1].detail == "10, softmax"
+    assert [s.number for s in stages] == list(range(1, 10))
+    assert sum(s.params for s in stages) == 1_626_442
+
+
+def test_diagram_stages_of_a_functional_model_skip_its_input_layer(residual_gray):
+    stages = diagram_stages(residual_gray)
+    assert stages[0] == DiagramStage(1, "input", "Input", "", (12, 12, 1), 0)
+    assert [s.name for s in stages[1:]] == [
+        layer.name for layer in residual_gray.layers if layer.name != residual_gray.layers[0].name
+    ]
+    assert stages[-1].output_shape == (2,) and stages[-1].detail == "2, softmax"
+    assert {s.name: s for s in stages}["drop"].detail == "rate 0.2"
+
+
+def test_plot_model_diagram_draws_one_labelled_box_per_stage(residual_gray):
+    model = build_course_cnn((64, 64, 3), num_classes=5)
+    fig = plot_model_diagram(model)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(boxes) == 9
+    texts = [t.get_text() for t in ax.texts]
+    assert (
+        "62x62x32\n896 params" in texts
+        and "14x14x64" in texts
+        and "3. Conv2D\n32 @ 3x3, relu" in texts
+    )
+    assert texts[-1] == "5\n645 params"
+    assert ax.get_title() == f"course_cnn: 9 stages, {model.count_params():,} parameters"
+    heights = [box.get_height() for box in boxes]
+    assert heights[2] > heights[3] > heights[4] > heights[5]  # 62 > 31 > 29 > 14
+    again = plot_model_diagram(residual_gray, fig=fig)
+    assert again is fig and len(fig.axes) == 1
+
+
+def test_diagram_stages_reject_non_models_and_unbuilt_models():
+    with pytest.raises(TypeError, match="model must be a keras Model"):
+        diagram_stages("cnn")
+    with pytest.raises(ValueError, match="not built yet"):
+        diagram_stages(keras.Sequential([L.Dense(2)]))
