@@ -5,16 +5,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 BENCH_STAMP := $(VENV)/.course-bench-installed
+SITE_STAMP := $(VENV)/.course-site-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install lab test lint unit notebooks variants e2e course slides bench normalize clean
+.PHONY: help install lab test lint unit notebooks variants e2e site course slides bench normalize clean
 
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (NO_BROWSER=1 on servers)"
 	@echo "make test    set up .venv, then ruff, pytest with coverage, nbval on every notebook"
-	@echo "make course  execute every notebook and write one HTML page each into build/course/"
+	@echo "make site    the course website (executed lessons, search, offline) into build/site/"
+	@echo "make course  the same as make site"
 	@echo "make slides  write one offline reveal.js deck per lesson into build/slides/"
 	@echo "make bench   measure augmentation speed and memory into benchmarks/results.md"
 
@@ -61,17 +63,24 @@ variants: install
 	$(OFFLINE) $(BIN)/python -m pytest tests/test_lesson_variants.py -m variants -p no:cov \
 		-n $(or $(JOBS),2) -q
 
-e2e: install
+e2e: install site
 	tools/install_browser.sh
 	$(BIN)/python -m pytest tests -m e2e -p no:cov
 
 test: lint unit notebooks variants e2e
 
-course: install
-	@mkdir -p build/course
-	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
-		--output-dir build/course $(NOTEBOOKS)
-	@echo "Wrote $$(ls build/course/*.html | wc -l) HTML pages into build/course/"
+# The site extra (Sphinx, MyST-NB, sphinx-book-theme): for make site and the site's browser test.
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,site]"
+	@touch $@
+
+# The course website: built from the executed lessons in build/executed/ (make variants leaves
+# them there); a missing or stale one is executed first, offline, with static widgets.
+site: $(SITE_STAMP)
+	$(OFFLINE) COURSE_STATIC_WIDGETS=1 $(BIN)/python tools/site/build_site.py
+
+course: site
+	@echo "make course builds the course website: open build/site/index.html"
 
 slides: install
 	@mkdir -p build/slides
