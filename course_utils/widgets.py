@@ -1,8 +1,9 @@
 """Interactive explorers for the lessons, with a static figure where widgets cannot run.
 
 * :func:`augmentation_explorer` - sliders for rotation, brightness, zoom and
-  contrast, a flip toggle and a "New random draw" button; the original and the
-  result side by side, updated live.
+  contrast in the units and signs of the Keras layers (rotation as a fraction
+  of a full turn, zoom positive outwards), a flip toggle and a "New random
+  draw" button; the original and the result side by side, updated live.
 * :func:`feature_map_explorer` - pick a layer and a channel of a CNN and see
   that feature map for one image.
 * :func:`trace_explorer` - an epoch slider replaying a training run
@@ -50,6 +51,7 @@ __all__ = [
     "feature_map_explorer",
     "feature_map_layers",
     "plot_augmentation",
+    "pinned_layers",
     "plot_trace_epoch",
     "random_settings",
     "trace_explorer",
@@ -63,9 +65,9 @@ STATIC_ENV = "COURSE_STATIC_WIDGETS"
 #: Colour-blind-safe, perceptually uniform colormap for feature maps.
 CMAP = "viridis"
 
-# Slider bounds: (min, max, step), in the units of AugmentationSettings.
+# Slider bounds: (min, max, step), in the units of AugmentationSettings (Keras' units).
 _BOUNDS = {
-    "rotation": (-180.0, 180.0, 1.0),
+    "rotation": (-0.5, 0.5, 0.01),
     "brightness": (-1.0, 1.0, 0.05),
     "zoom": (-0.9, 0.9, 0.05),
     "contrast": (-1.0, 1.0, 0.05),
@@ -199,14 +201,19 @@ def _caption(text: str) -> Any:
 class AugmentationSettings:
     """One fixed set of transform values (what one random draw of an augmenter picks).
 
+    The units and signs are those of the Keras layers, so a value here is the
+    factor you would pin in the layer (``RandomRotation((r, r))`` and so on).
+
     Attributes
     ----------
     rotation : float
-        Degrees, counter-clockwise; -180 to 180.
+        Fraction of a full turn, as ``keras.layers.RandomRotation``'s factor;
+        positive turns counter-clockwise; -0.5 to 0.5 (0.25 = 90 degrees).
     brightness : float
         Added to every pixel as a fraction of the 0-255 range; -1 to 1.
     zoom : float
-        Fraction of the size; positive zooms in (closer), negative zooms out.
+        As ``keras.layers.RandomZoom``'s ``height_factor``: positive zooms out
+        (shows more), negative zooms in (crops); -0.9 to 0.9.
     contrast : float
         Contrast is multiplied by ``1 + contrast``; -1 (flat grey) to 1.
     flip : bool
@@ -224,14 +231,49 @@ class AugmentationSettings:
         if self.flip:
             parts.append("flipped")
         if self.rotation:
-            parts.append(f"rotated {self.rotation:+.0f} deg")
+            parts.append(f"rotated {self.rotation:+.2f} turn ({self.rotation * 360:+.0f} deg)")
         if self.zoom:
-            parts.append(f"zoom {self.zoom:+.2f}")
+            parts.append(f"zoom {self.zoom:+.2f} ({'out' if self.zoom > 0 else 'in'})")
         if self.brightness:
             parts.append(f"brightness {self.brightness:+.2f}")
         if self.contrast:
             parts.append(f"contrast {self.contrast:+.2f}")
         return ", ".join(parts) or "unchanged"
+
+
+def pinned_layers(settings: AugmentationSettings) -> str:
+    """The Keras layers, with each factor pinned, that :func:`augment_image` applies.
+
+    Parameters
+    ----------
+    settings : AugmentationSettings
+
+    Returns
+    -------
+    str
+        The layer calls in the order they are applied, or ``"no layer"``.
+
+    Examples
+    --------
+    >>> pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.1))
+    'RandomRotation((0.25, 0.25)), RandomZoom((0.1, 0.1))'
+    """
+    if not isinstance(settings, AugmentationSettings):
+        raise TypeError(f"settings must be an AugmentationSettings; got {describe(settings)}")
+    calls = []
+    if settings.flip:
+        calls.append('a flip as RandomFlip("horizontal") draws it')
+    for key, layer in [
+        ("rotation", "RandomRotation"),
+        ("zoom", "RandomZoom"),
+        ("brightness", "RandomBrightness"),
+    ]:
+        value = getattr(settings, key)
+        if value:
+            calls.append(f"{layer}(({value:g}, {value:g}))")
+    if settings.contrast:
+        calls.append(f"RandomContrast drawing the factor {1 + settings.contrast:g}")
+    return ", ".join(calls) or "no layer"
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
@@ -254,10 +296,12 @@ def augment_image(
     """Apply fixed values of the course's transforms to one image, with Keras layers.
 
     The random Keras layers draw these values at random for every image; here
-    each is pinned to the value given (``RandomRotation(factor=(a, a))`` and so on),
-    so the result is deterministic. Order: flip, rotation, zoom, brightness,
-    contrast, as in :func:`course_utils.augment.make_augmenter`. A value of 0
-    (or ``flip=False``) leaves the image unchanged by that transform.
+    each is pinned to the value given, in the layer's own units and sign
+    (``RandomRotation((rotation, rotation))``, ``RandomZoom((zoom, zoom))``,
+    ``RandomBrightness((brightness, brightness))``), so the result is
+    deterministic. Order: flip, rotation, zoom, brightness, contrast, as in
+    :func:`course_utils.augment.make_augmenter`. A value of 0 (or
+    ``flip=False``) leaves the image unchanged by that transform.
 
     Parameters
     ----------
@@ -265,12 +309,15 @@ def augment_image(
         uint8 0-255, or float 0-255 (floats with a maximum of at most 1 are
         taken as 0-1); 1 or 3 channels.
     rotation : float
-        Degrees counter-clockwise, in [-180, 180]; uncovered corners are
-        filled by reflection.
+        Fraction of a full turn, in [-0.5, 0.5], as ``RandomRotation``'s factor:
+        positive turns counter-clockwise, 0.25 is 90 degrees; uncovered corners
+        are filled by reflection.
     brightness : float
         Fraction of the 0-255 range added to every pixel, in [-1, 1]; clipped.
     zoom : float
-        In [-0.9, 0.9]; 0.2 zooms in by 20 percent (crops), -0.2 zooms out.
+        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width follows,
+        keeping the aspect): 0.2 zooms out by 20 percent (shows more, filled by
+        reflection), -0.2 zooms in (crops).
     contrast : float
         In [-1, 1]; each channel's deviation from its mean is scaled by
         ``1 + contrast``.
@@ -285,11 +332,11 @@ def augment_image(
     Examples
     --------
     >>> image = np.zeros((8, 8, 3), np.uint8)
-    >>> augment_image(image, brightness=0.5).mean()
+    >>> float(augment_image(image, brightness=0.5).mean())
     127.5
     """
     x = _image_0_255(image)
-    rotation = _number(rotation, "rotation", -180, 180)
+    rotation = _number(rotation, "rotation", *_BOUNDS["rotation"][:2])
     brightness = _number(brightness, "brightness", -1, 1)
     zoom = _number(zoom, "zoom", *_BOUNDS["zoom"][:2])
     contrast = _number(contrast, "contrast", -1, 1)
@@ -301,11 +348,10 @@ def augment_image(
     import keras
 
     if rotation:
-        turn = rotation / 360.0
-        steps.append(keras.layers.RandomRotation((turn, turn), fill_mode="reflect"))
+        steps.append(keras.layers.RandomRotation((rotation, rotation), fill_mode="reflect"))
     if zoom:
-        # Keras: negative height_factor zooms in; width follows height (aspect kept).
-        steps.append(keras.layers.RandomZoom((-zoom, -zoom), fill_mode="reflect"))
+        # width_factor=None: the width follows the height, keeping the aspect ratio.
+        steps.append(keras.layers.RandomZoom((zoom, zoom), fill_mode="reflect"))
     if brightness:
         steps.append(keras.layers.RandomBrightness((brightness, brightness), value_range=(0, 255)))
     batch = x[np.newaxis]
@@ -346,12 +392,13 @@ def random_settings(
     Returns
     -------
     AugmentationSettings
-        The values drawn (rotation in degrees).
+        The values drawn, in the layers' units (rotation as a fraction of a
+        turn), rounded to the explorer's slider steps.
 
     Examples
     --------
     >>> settings = random_settings(0)
-    >>> abs(settings.rotation) <= 36
+    >>> abs(settings.rotation) <= 0.1
     True
     """
     seed = as_seed(seed)
@@ -368,7 +415,6 @@ def random_settings(
     flipped = bool(rng.random() < 0.5) and bool(flip)
     step = {key: _BOUNDS[key][2] for key in strengths}
     rounded = {key: round(round(v / step[key]) * step[key], 4) for key, v in drawn.items()}
-    rounded["rotation"] = round(drawn["rotation"] * 360.0)
     return AugmentationSettings(flip=flipped, **rounded)
 
 
@@ -453,13 +499,26 @@ class AugmentationExplorer(_Explorer):
         self.seed = seed
         self.draws = 0
         self.result = image
-        style = {"description_width": "90px"}
+        style = {"description_width": "130px"}
         layout = w.Layout(width="360px")
         labels = {
-            "rotation": ("rotation (deg)", "Turn the image, counter-clockwise in degrees"),
-            "brightness": ("brightness", "Add this fraction of 255 to every pixel"),
-            "zoom": ("zoom", "Positive zooms in (closer), negative zooms out"),
-            "contrast": ("contrast", "Scale the contrast by 1 + this value"),
+            "rotation": (
+                "rotation (turns)",
+                "RandomRotation's factor: a fraction of a full turn, positive counter-clockwise "
+                "(0.25 = 90 degrees)",
+            ),
+            "brightness": (
+                "brightness (x 255)",
+                "RandomBrightness's factor: add this fraction of 255 to every pixel",
+            ),
+            "zoom": (
+                "zoom (+ out, - in)",
+                "RandomZoom's factor: positive zooms out (shows more), negative zooms in (crops)",
+            ),
+            "contrast": (
+                "contrast (x 1+c)",
+                "RandomContrast: scale each channel's contrast by 1 + this value",
+            ),
         }
         self.sliders = {}
         for key, (low, high, step) in _BOUNDS.items():
@@ -471,7 +530,7 @@ class AugmentationExplorer(_Explorer):
                 step=step,
                 description=label,
                 tooltip=tip,
-                readout_format=".0f" if key == "rotation" else ".2f",
+                readout_format=".2f",
                 continuous_update=True,
                 style=style,
                 layout=layout,
@@ -557,14 +616,16 @@ class AugmentationExplorer(_Explorer):
         self.result = augment_image(self.image, **vars(settings))
         self.result_image.value = _png(_to_uint8(self.result))
         self.caption.value = (
-            f"<p role='status' class='augment-caption'>Augmented: {html.escape(str(settings))}</p>"
+            f"<p role='status' class='augment-caption'>Augmented: {html.escape(str(settings))}"
+            f"<br><code>{html.escape(pinned_layers(settings))}</code></p>"
         )
         s = self.strengths
         self.code.value = (
             "<p style='margin-top: 0.4em'>A random augmenter draws values like these for "
-            'every image, every epoch: <code>make_augmenter(flip="horizontal", '
-            f"rotation={s['rotation']:g}, brightness={s['brightness']:g}, zoom={s['zoom']:g}, "
-            f"contrast={s['contrast']:g})</code>. &ldquo;New random draw&rdquo; shows one.</p>"
+            "every image, every epoch: <code>RandomFlip(&quot;horizontal&quot;), "
+            f"RandomRotation({s['rotation']:g}), RandomZoom({s['zoom']:g}), "
+            f"RandomBrightness({s['brightness']:g}), RandomContrast({s['contrast']:g})</code>. "
+            "&ldquo;New random draw&rdquo; shows one.</p>"
         )
 
     def static_figure(self) -> Figure:
@@ -592,8 +653,10 @@ def augmentation_explorer(
 ) -> AugmentationExplorer | Figure:
     """Explore flips, rotations, brightness, zoom and contrast on one image.
 
-    Move a slider to apply exactly that value; "New random draw" sets every
-    control to values a random augmenter with the given strengths could draw.
+    Move a slider to apply exactly that value with the Keras layer pinned to it
+    (in the layer's units and sign: rotation as a fraction of a full turn, zoom
+    positive outwards); "New random draw" sets every control to values a random
+    augmenter with the given strengths could draw.
 
     Parameters
     ----------
@@ -625,7 +688,7 @@ def augmentation_explorer(
     --------
     >>> image = np.full((32, 32, 3), 100, np.uint8)
     >>> explorer = augmentation_explorer(image, static=False)
-    >>> explorer.rotation.value = 30  # the result image is redrawn
+    >>> explorer.rotation.value = 0.25  # a quarter turn: the result image is redrawn
     """
     array = _shrink(_image_0_255(image), _check_size(max_size))
     strengths = {

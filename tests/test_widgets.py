@@ -25,6 +25,7 @@ from course_utils.widgets import (
     colorize,
     feature_map_explorer,
     feature_map_layers,
+    pinned_layers,
     plot_augmentation,
     plot_trace_epoch,
     random_settings,
@@ -129,9 +130,24 @@ def test_flip_mirrors_left_right():
 
 def test_rotation_turns_counter_clockwise():
     image = _image()
-    np.testing.assert_allclose(augment_image(image, rotation=90), np.rot90(image, 1), atol=1)
-    np.testing.assert_allclose(augment_image(image, rotation=180), np.rot90(image, 2), atol=1)
-    assert np.abs(augment_image(image, rotation=20) - image).mean() > 5
+    # A fraction of a full turn, as RandomRotation's factor: 0.25 is 90 degrees.
+    np.testing.assert_allclose(augment_image(image, rotation=0.25), np.rot90(image, 1), atol=1)
+    np.testing.assert_allclose(augment_image(image, rotation=0.5), np.rot90(image, 2), atol=1)
+    np.testing.assert_allclose(augment_image(image, rotation=-0.25), np.rot90(image, -1), atol=1)
+    assert np.abs(augment_image(image, rotation=0.05) - image).mean() > 5
+
+
+def test_rotation_and_zoom_are_the_keras_layers_pinned_to_the_value():
+    image = _image(32, 32)
+    batch = image[np.newaxis].astype(np.float32)
+    rotate = keras.layers.RandomRotation((0.1, 0.1), fill_mode="reflect")
+    np.testing.assert_allclose(
+        augment_image(image, rotation=0.1), np.asarray(rotate(batch, training=True))[0], atol=1e-3
+    )
+    zoom = keras.layers.RandomZoom((0.3, 0.3), fill_mode="reflect")
+    np.testing.assert_allclose(
+        augment_image(image, zoom=0.3), np.asarray(zoom(batch, training=True))[0], atol=1e-3
+    )
 
 
 def test_brightness_adds_a_fraction_of_255_and_clips():
@@ -150,13 +166,16 @@ def test_contrast_scales_the_deviation_from_the_mean():
     np.testing.assert_allclose(stronger[-1, 0], [90, 90, 90], atol=1e-3)
 
 
-def test_zoom_in_crops_and_zoom_out_shows_more():
-    image = _image(32, 32)
-    zoomed_in = augment_image(image, zoom=0.5)
-    red = zoomed_in[..., 0]  # the red channel grows from left to right
-    assert red[:, 0].mean() > 40 and red[:, -1].mean() < 215
-    assert zoomed_in.shape == image.shape
-    assert not np.allclose(augment_image(image, zoom=-0.5), image)
+def test_zoom_has_the_keras_sign_negative_crops_positive_shows_more():
+    image = np.zeros((32, 32, 3), np.uint8)
+    image[12:20, 12:20] = 255  # a bright square in the middle
+    zoomed_in = augment_image(image, zoom=-0.5)  # RandomZoom: negative zooms in
+    zoomed_out = augment_image(image, zoom=0.5)  # positive zooms out
+    assert zoomed_in.shape == zoomed_out.shape == image.shape
+    bright = [int((x > 127).sum()) for x in (zoomed_in[..., 0], image[..., 0], zoomed_out[..., 0])]
+    assert bright[0] > bright[1] * 2  # the square fills more of the frame
+    assert bright[2] < bright[1] or (zoomed_out[:2, :2] > 127).any()  # smaller, or reflected
+    assert zoomed_in[16, 16, 0] > 127 and zoomed_in[8, 8, 0] > 127  # the square grew outward
 
 
 def test_gray_and_float_images():
@@ -169,7 +188,7 @@ def test_gray_and_float_images():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"rotation": 200}, ValueError, r"rotation must be in \[-180, 180\]; got 200"),
+        ({"rotation": 90}, ValueError, r"rotation must be in \[-0.5, 0.5\]; got 90"),
         ({"brightness": "0.1"}, TypeError, "brightness must be a number; got str"),
         ({"zoom": 0.95}, ValueError, r"zoom must be in \[-0.9, 0.9\]; got 0.95"),
         ({"contrast": float("nan")}, ValueError, "contrast must be in"),
@@ -195,7 +214,7 @@ def test_random_settings_are_seeded_and_within_strengths():
     draws = [random_settings(seed, rotation=0.1, brightness=0.2, zoom=0.3) for seed in range(40)]
     assert draws[3] == random_settings(3, rotation=0.1, brightness=0.2, zoom=0.3)
     assert len({d.rotation for d in draws}) > 10
-    assert all(abs(d.rotation) <= 36 for d in draws)
+    assert all(abs(d.rotation) <= 0.1 for d in draws)  # a fraction of a turn, as drawn
     assert all(abs(d.brightness) <= 0.2 and abs(d.zoom) <= 0.3 for d in draws)
     assert all(abs(d.contrast) <= 0.2 for d in draws)
     assert {d.flip for d in draws} == {True, False}
@@ -212,9 +231,24 @@ def test_random_settings_errors():
 def test_settings_text():
     assert str(AugmentationSettings()) == "unchanged"
     text = str(
-        AugmentationSettings(rotation=12, brightness=0.1, zoom=-0.05, contrast=0.2, flip=True)
+        AugmentationSettings(rotation=0.1, brightness=0.1, zoom=-0.05, contrast=0.2, flip=True)
     )
-    assert text == "flipped, rotated +12 deg, zoom -0.05, brightness +0.10, contrast +0.20"
+    assert text == (
+        "flipped, rotated +0.10 turn (+36 deg), zoom -0.05 (in), brightness +0.10, contrast +0.20"
+    )
+    assert "zoom +0.20 (out)" in str(AugmentationSettings(zoom=0.2))
+
+
+def test_pinned_layers_names_each_layer_with_its_factor():
+    assert pinned_layers(AugmentationSettings()) == "no layer"
+    text = pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.2, brightness=-0.1))
+    assert text == (
+        "RandomRotation((0.25, 0.25)), RandomZoom((0.2, 0.2)), RandomBrightness((-0.1, -0.1))"
+    )
+    contrast = pinned_layers(AugmentationSettings(contrast=0.5))
+    assert "RandomContrast drawing the factor 1.5" in contrast
+    with pytest.raises(TypeError, match="settings must be an AugmentationSettings; got dict"):
+        pinned_layers({"rotation": 0.1})
 
 
 # --------------------------------------------------------------------------- plot_augmentation
@@ -253,20 +287,34 @@ def test_explorer_starts_with_the_original():
     assert isinstance(explorer.box, ipywidgets.VBox)
     assert explorer.result_image.value == explorer.original_image.value
     assert "unchanged" in explorer.caption.value
-    assert "make_augmenter(" in explorer.code.value
+    assert "RandomRotation(0.1)" in explorer.code.value and "RandomZoom(0.2)" in explorer.code.value
 
 
 def test_moving_a_slider_changes_the_result_image():
     explorer = augmentation_explorer(_image(), static=False)
     before = explorer.result_image.value
-    explorer.rotation.value = 45
+    explorer.rotation.value = 0.125  # an eighth of a turn, as RandomRotation's factor
     assert explorer.result_image.value != before
-    np.testing.assert_array_equal(explorer.result, augment_image(_image(), rotation=45))
-    assert "rotated +45 deg" in explorer.caption.value
+    np.testing.assert_array_equal(explorer.result, augment_image(_image(), rotation=0.125))
+    assert "rotated +0.12 turn (+45 deg)" in explorer.caption.value
+    assert "RandomRotation((0.125, 0.125))" in explorer.caption.value
     shown = _decode(explorer.result_image.value)
     assert shown.shape[0] >= 192  # small images are enlarged for display
     explorer.brightness.value = 0.3
-    assert explorer.settings == AugmentationSettings(rotation=45, brightness=0.3)
+    assert explorer.settings == AugmentationSettings(rotation=0.125, brightness=0.3)
+
+
+def test_sliders_use_the_keras_units_and_say_so():
+    explorer = augmentation_explorer(_image(), static=False)
+    assert (explorer.rotation.min, explorer.rotation.max) == (-0.5, 0.5)
+    assert "turns" in explorer.rotation.description
+    assert "fraction of a full turn" in explorer.rotation.tooltip
+    assert "+ out" in explorer.zoom.description and "positive zooms out" in explorer.zoom.tooltip
+    explorer.zoom.value = 0.3
+    zoom = keras.layers.RandomZoom((0.3, 0.3), fill_mode="reflect")
+    expected = np.asarray(zoom(_image()[np.newaxis].astype(np.float32), training=True))[0]
+    np.testing.assert_allclose(explorer.result, expected, atol=1e-3)
+    assert "zoom +0.30 (out)" in explorer.caption.value
 
 
 def test_flip_toggle_mirrors_the_result():
@@ -303,7 +351,7 @@ def test_explorer_falls_back_to_a_static_image():
     assert png.startswith(b"\x89PNG")
     assert 'alt="The original image and 3 augmented version(s)' in bundle["text/html"]
     assert bundle["text/plain"].startswith("AugmentationExplorer: The original image")
-    explorer.rotation.value = 10
+    explorer.rotation.value = 0.1
     assert len(explorer.static_figure().axes) == 5
 
 
