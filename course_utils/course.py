@@ -194,7 +194,9 @@ def reading_time(notebook: str | Path | dict) -> LessonTime:
                     level, text = len(match.group(1)), match.group(2).strip()
                     while stack and stack[-1][0] >= level:
                         stack.pop()
-                    if text.lower().startswith("exercise"):
+                    if text.lower().rstrip(":").strip() == "exercises":
+                        stack.append((level, "exercise"))  # the section; each one states time
+                    elif text.lower().startswith("exercise"):
                         stated = _STATED.search(text)
                         if not stated:
                             raise ValueError(
