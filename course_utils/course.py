@@ -297,7 +297,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Follow one image through every layer to its 10 class probabilities.",
     ),
     Lesson(
-        "09_quiz.ipynb",
+        "10_quiz.ipynb",
         "Course quiz",
         "Review the whole course with questions and explained answers.",
     ),

@@ -25,7 +25,7 @@ MISSING = [
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "run.py"
-NOTEBOOK = REPO / "notebooks" / "09_quiz.ipynb"  # the quickest notebook to execute
+NOTEBOOK = REPO / "notebooks" / "10_quiz.ipynb"  # the quickest notebook to execute
 METHODS = ["course pipeline", "ImageDataGenerator", "albumentations", "NumPy/Pillow"]
 SECTIONS = [
     "Targets",
