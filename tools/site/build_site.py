@@ -68,6 +68,14 @@ class SiteError(RuntimeError):
     """A lesson could not be executed or the site could not be built."""
 
 
+class LessonFailed(SiteError):
+    """A lesson stopped with an error; ``partial`` holds the run up to the error, if any."""
+
+    def __init__(self, message: str, partial: Path | None = None):
+        super().__init__(message)
+        self.partial = partial
+
+
 # --------------------------------------------------------------------------- lessons
 
 
@@ -151,7 +159,9 @@ def execute(source: Path, target: Path, timeout: int = 600) -> float:
     """Execute ``source`` with papermill (default parameters) into ``target``; seconds taken.
 
     The run writes into a temporary file next to ``target`` and replaces it only when the
-    notebook ran to the end, so a reader never sees half a notebook.
+    notebook ran to the end, so a reader never sees half a notebook. A run that stops with
+    an error is kept in ``.failed/`` beside ``target`` (never reused) and raises
+    :class:`LessonFailed`.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -165,16 +175,25 @@ def execute(source: Path, target: Path, timeout: int = 600) -> float:
         run = subprocess.run(command, env=kernel_env(), capture_output=True, text=True, check=False)
         if run.returncode != 0:
             tail = (run.stdout + run.stderr)[-3000:]
-            raise SiteError(f"{source.name} did not run to the end:\n{tail}")
+            failed = None
+            if partial.is_file():
+                failed = target.parent / ".failed" / target.name
+                failed.parent.mkdir(exist_ok=True)
+                os.replace(partial, failed)
+            raise LessonFailed(f"{source.name} did not run to the end:\n{tail}", failed)
         os.replace(partial, target)
     return time.monotonic() - started
 
 
 def ensure_executed(
-    sources: list[Path], executed_dir: Path, jobs: int = 2, log=print
-) -> dict[Path, Path]:
-    """Map each lesson to an up-to-date executed copy, executing those that need it."""
-    newest = _newest_dependency()
+    sources: list[Path], executed_dir: Path, jobs: int = 2, log=print, helpers_count: bool = True
+) -> tuple[dict[Path, Path], list[str]]:
+    """Map each lesson to an up-to-date executed copy, executing those that need it.
+
+    Returns the map and the errors of lessons that stopped with one; such a lesson maps
+    to its run up to the error, so that the site shows the error where it happened.
+    """
+    newest = _newest_dependency() if helpers_count else 0.0
     targets = {source: executed_dir / source.name for source in sources}
     reasons = {s: staleness(t, s, newest) for s, t in targets.items()}
     stale = [s for s, reason in reasons.items() if reason]
@@ -189,11 +208,16 @@ def ensure_executed(
             for source, future in futures.items():
                 try:
                     log(f"site: executed {source.name} in {future.result():.0f} s")
-                except SiteError as error:
+                except LessonFailed as error:
+                    log(f"site: {source.name} stopped with an error")
                     errors.append(str(error))
-        if errors:
-            raise SiteError("\n\n".join(errors))
-    return targets
+                    if error.partial is None:
+                        del targets[source]
+                    else:
+                        targets[source] = error.partial
+    else:
+        errors = []
+    return targets, errors
 
 
 # --------------------------------------------------------------------------- preparing
@@ -404,14 +428,29 @@ def sphinx_build(src: Path, out: Path, doctrees: Path) -> list[str]:
 
 
 def build_site(
-    notebooks: Path, executed_dir: Path, src: Path, out: Path, jobs: int = 2, log=print
+    notebooks: Path,
+    executed_dir: Path,
+    src: Path,
+    out: Path,
+    jobs: int = 2,
+    log=print,
+    helpers_count: bool = True,
 ) -> Path:
-    """Build the whole site; return the path of its home page."""
+    """Build the whole site; return the path of its home page.
+
+    Raises
+    ------
+    SiteError
+        When there are no lessons, Sphinx fails, or a lesson stopped with an error (the
+        site is still written then, with the error on that lesson's page).
+    """
     sources = lesson_notebooks(notebooks)
     if not sources:
         raise SiteError(f"no lessons (NN_name.ipynb) in {notebooks}")
     started = time.monotonic()
-    executed = ensure_executed(sources, executed_dir, jobs=jobs, log=log)
+    executed, errors = ensure_executed(
+        sources, executed_dir, jobs=jobs, log=log, helpers_count=helpers_count
+    )
     executed_s = time.monotonic() - started
     stage(executed, src)
     started = time.monotonic()
@@ -423,6 +462,11 @@ def build_site(
         f"{time.monotonic() - started:.0f} s, {len(warnings)} warning(s); "
         f"open {_rel(out)}/index.html"
     )
+    if errors:
+        raise SiteError(
+            "the site was built, but these lessons stopped with an error (their pages show "
+            "it):\n\n" + "\n\n".join(errors)
+        )
     return out / "index.html"
 
 
@@ -447,9 +491,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="the Sphinx source folder this script lays out")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     parser.add_argument("--jobs", type=int, default=2, help="lessons executed at once")
+    parser.add_argument(
+        "--keep-runs-after-helper-changes", action="store_true",
+        help="reuse executed lessons that are older than a change to course_utils "
+        "(still never older than their notebook); for a change that cannot alter outputs",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        build_site(args.notebooks, args.executed, args.src, args.out, jobs=args.jobs)
+        build_site(
+            args.notebooks, args.executed, args.src, args.out, jobs=args.jobs,
+            helpers_count=not args.keep_runs_after_helper_changes,
+        )  # fmt: skip
     except SiteError as error:
         print(f"site: {error}", file=sys.stderr)
         return 1
