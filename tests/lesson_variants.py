@@ -5,9 +5,10 @@ The variants come from the notebooks themselves:
 * a markdown paragraph that starts with ``**Try it:**`` names its change as inline code
   spans ``NAME = value`` where ``NAME`` is assigned in the notebook's ``parameters``
   cell; all spans of one paragraph make one variant;
-* every lesson with a ``SEED`` parameter also runs with ``SEED = 2``, and with ``SEED = 1``
-  and ``DATASET`` set to a folder of five classes of JPEG and PNG photos (when it has a
-  ``DATASET`` parameter);
+* every lesson with a ``SEED`` parameter also runs with ``SEED = 2``, with its exercise cells
+  (cells tagged ``exercise``) given their reference solutions and every check required to
+  pass, and with ``SEED = 1`` and ``DATASET`` set to a folder of five classes of JPEG and
+  PNG photos (when it has a ``DATASET`` parameter);
 * the default run is executed too and saved into ``build/executed/`` for the course site.
 
 ``python tests/lesson_variants.py`` lists the variants; ``tests/test_lesson_variants.py``
@@ -42,6 +43,7 @@ class Variant:
     notebook: str
     name: str
     parameters: dict = field(default_factory=dict)
+    solutions: bool = False
 
     @property
     def id(self) -> str:
@@ -144,9 +146,43 @@ def variants(folder: str | Path = "PHOTO_FOLDER", strict: bool = True) -> list[V
         for number, (_, changes) in enumerate(prompts, 1):
             out.append(Variant(path.name, f"try-it-{number}", changes))
         if "SEED" in known:
-            out.append(Variant(path.name, "seed-2", {"SEED": 2}))
+            if exercise_cells(path):
+                out.append(Variant(path.name, "seed-2-solutions", {"SEED": 2}, solutions=True))
+            else:
+                out.append(Variant(path.name, "seed-2", {"SEED": 2}))
             if "DATASET" in known:
                 out.append(Variant(path.name, "photos-seed-1", {"SEED": 1, "DATASET": str(folder)}))
+    return out
+
+
+_CHECK_CALL = re.compile(r"check\(\s*[\"']([\w.-]+)[\"']")
+
+
+def exercise_cells(path: Path) -> list[tuple[int, str]]:
+    """(cell index, exercise id) of every code cell tagged ``exercise``."""
+    found = []
+    for index, cell in enumerate(_cells(path)):
+        if "exercise" in cell.get("metadata", {}).get("tags", []):
+            match = _CHECK_CALL.search(_source(cell))
+            if not match:
+                raise ValueError(
+                    f"{path.name}: cell {index} is tagged 'exercise' but calls no "
+                    f"check(\"<exercise id>\", answer)"
+                )
+            found.append((index, match.group(1)))
+    return found
+
+
+def with_solutions(path: Path, out: Path) -> Path:
+    """Write a copy of the notebook whose exercise cells run their reference solutions."""
+    from course_utils.exercises import get_exercise
+
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for index, exercise_id in exercise_cells(path):
+        solution = get_exercise(exercise_id).solution
+        cell = notebook["cells"][index]
+        cell["source"] = f'{solution}\ncheck("{exercise_id}", answer)\n'
+    out.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
     return out
 
 

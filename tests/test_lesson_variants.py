@@ -12,7 +12,15 @@ import json
 import os
 
 import pytest
-from lesson_variants import EXECUTED, NOTEBOOKS, make_photo_folder, try_its, variants
+from lesson_variants import (
+    EXECUTED,
+    NOTEBOOKS,
+    exercise_cells,
+    make_photo_folder,
+    try_its,
+    variants,
+    with_solutions,
+)
 
 LESSON_FILES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -20,6 +28,19 @@ LESSON_FILES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 @pytest.mark.parametrize("path", LESSON_FILES, ids=lambda p: p.stem)
 def test_try_it_prompts_are_well_formed(path):
     try_its(path)  # raises with the notebook and the paragraph at fault
+
+
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lambda p: p.stem)
+def test_exercise_cells_name_known_exercises_of_their_lesson(path):
+    from course_utils.exercises import exercises, get_exercise
+
+    cells = exercise_cells(path)
+    for _, exercise_id in cells:
+        assert get_exercise(exercise_id).lesson == path.name[:2], exercise_id
+    listed = [e.id for e in exercises(path.name[:2])]
+    assert sorted(exercise_id for _, exercise_id in cells) == listed, (
+        f"{path.name}: every exercise of the lesson has one exercise cell"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +71,14 @@ def test_lesson_variant_runs_clean(variant, photo_folder, tmp_path, monkeypatch)
         output = EXECUTED / variant.notebook
     else:
         output = tmp_path / variant.notebook
+    source = NOTEBOOKS / variant.notebook
+    if variant.solutions:
+        source = with_solutions(source, tmp_path / f"solved_{variant.notebook}")
+        monkeypatch.setenv("COURSE_EXERCISES_STRICT", "1")
     monkeypatch.setenv("COURSE_STATIC_WIDGETS", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
     papermill.execute_notebook(
-        str(NOTEBOOKS / variant.notebook),
+        str(source),
         str(output),
         parameters=parameters,
         cwd=str(NOTEBOOKS),
