@@ -407,8 +407,8 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     Returns
     -------
     list of str
-        One line per difference, e.g. ``"layer 2 (Conv2D): kernel_size=(5, 5)
-        (reference: (3, 3))"``.
+        One line per difference, layers numbered as in ``model.layers``, e.g.
+        ``"layers[1] (Conv2D): kernel_size=(5, 5) (reference: (3, 3))"``.
 
     Raises
     ------
@@ -442,21 +442,21 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     mine, theirs = list(model.layers), list(reference.layers)
     if len(mine) != len(theirs):
         found.append(f"{len(mine)} layers (reference: {len(theirs)})")
-    for number, (a, b) in enumerate(zip(mine, theirs, strict=False), start=1):
+    for number, (a, b) in enumerate(zip(mine, theirs, strict=False)):
         kind_a, kind_b = a.__class__.__name__, b.__class__.__name__
         if kind_a != kind_b:
-            found.append(f"layer {number}: {kind_a} (reference: {kind_b})")
+            found.append(f"layers[{number}]: {kind_a} (reference: {kind_b})")
             continue
         changes = _setting_changes(_without_names(a.get_config()), _without_names(b.get_config()))
         if changes:
-            found.append(f"layer {number} ({kind_a}): {changes}")
+            found.append(f"layers[{number}] ({kind_a}): {changes}")
         out_a, out_b = _output_shape_text(a), _output_shape_text(b)
         if out_a != out_b:
-            found.append(f"layer {number} ({kind_a}): output {out_a} (reference: {out_b})")
+            found.append(f"layers[{number}] ({kind_a}): output {out_a} (reference: {out_b})")
         params_a, params_b = int(a.count_params()), int(b.count_params())
         if params_a != params_b:
             found.append(
-                f"layer {number} ({kind_a}): {params_a:,} parameters (reference: {params_b:,})"
+                f"layers[{number}] ({kind_a}): {params_a:,} parameters (reference: {params_b:,})"
             )
     compiled = (getattr(model, "compiled", False), getattr(reference, "compiled", False))
     if compiled == (True, True):

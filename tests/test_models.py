@@ -304,9 +304,9 @@ def test_the_written_out_cnn_is_the_course_cnn():
 
 def test_model_differences_names_settings_shapes_params_and_compile():
     found = model_differences(written_out_cnn(kernel_size=5), build_course_cnn((64, 64, 3), 10))
-    assert found[0] == "layer 2 (Conv2D): kernel_size=(5, 5) (reference: (3, 3))"
-    assert "layer 2 (Conv2D): output (None, 60, 60, 32) (reference: (None, 62, 62, 32))" in found
-    assert "layer 2 (Conv2D): 2,432 parameters (reference: 896)" in found
+    assert found[0] == "layers[1] (Conv2D): kernel_size=(5, 5) (reference: (3, 3))"
+    assert "layers[1] (Conv2D): output (None, 60, 60, 32) (reference: (None, 62, 62, 32))" in found
+    assert "layers[1] (Conv2D): 2,432 parameters (reference: 896)" in found
     other = written_out_cnn(num_classes=5)
     other.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
     found = model_differences(other, build_course_cnn((64, 64, 3), 10))
@@ -321,7 +321,7 @@ def test_model_differences_counts_layers_types_input_and_compilation():
     assert found[:3] == [
         "input shape (None, 16, 16, 3) (reference: (None, 64, 64, 3))",
         "2 layers (reference: 8)",
-        "layer 1: Flatten (reference: Rescaling)",
+        "layers[0]: Flatten (reference: Rescaling)",
     ]
     assert found[-1] == "model is not compiled"
     assert model_differences(build_course_cnn((16, 16, 3)), small)[-1] == (
