@@ -2,11 +2,14 @@
 
 :class:`TrainingTrace` is a Keras callback that records every epoch (loss,
 accuracy, validation loss and accuracy, seconds) and reads the numbers back
-as plain observations: the model starts learning, is improving, slowing
-down, has reached a plateau, or is overfitting (validation loss rises while
-training loss falls). It prints an epoch table and a small text chart, and
-draws the curves with matplotlib. :meth:`TrainingTrace.from_history` does
-the same for a ``History`` that ``model.fit`` already returned.
+as plain observations: the model starts learning, is warming up, improving,
+slowing down, has reached a plateau, or is overfitting (no new lowest
+validation loss for ``patience`` epochs while the training loss fell, the
+rule of ``keras.callbacks.EarlyStopping``). It prints an epoch table and a
+small text chart, and draws the curves with matplotlib.
+:meth:`TrainingTrace.from_history` does the same for a ``History`` that
+``model.fit`` already returned, and :meth:`TrainingTrace.validation_turn`
+says whether the validation loss really turned up after its minimum.
 
 :func:`prediction_trace` follows one image through every layer of a model,
 in order, and ends with the class probabilities and the predicted class.
@@ -32,10 +35,12 @@ from course_utils.models import _check_model, _prepare_image, describe_layer
 __all__ = [
     "EpochRow",
     "LayerStep",
+    "ValidationTurn",
     "PredictionTrace",
     "TrainingTrace",
     "epoch_observations",
     "prediction_trace",
+    "validation_turn",
 ]
 
 #: A relative drop of the training loss of at least this much is "improving".
@@ -43,25 +48,41 @@ IMPROVING = 0.10
 #: A relative change of the training loss below this is a "plateau"; between
 #: this and :data:`IMPROVING` the model is "slowing".
 PLATEAU = 0.02
+#: Until the first "improving" epoch, a loss still within this share of epoch
+#: 1's loss is "warming up" (the network still guesses) rather than "slowing".
+WARM_UP = 0.25
+#: Epochs without a new lowest validation loss, while the training loss fell,
+#: before an epoch is called "overfitting" (``EarlyStopping``'s ``patience``).
+PATIENCE = 5
 
 
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def _check_patience(patience: Any) -> int:
+    return as_int(patience, "patience", minimum=1)
+
+
 def epoch_observations(
     loss: Sequence[float],
     val_loss: Sequence[float] | None = None,
     accuracy: Sequence[float] | None = None,
+    patience: int = PATIENCE,
 ) -> list[str]:
-    """Read one observation per epoch from the loss curve.
+    """Read one observation per epoch from the loss curves.
 
     The rules, for epoch ``i`` after the first (``gain`` is the relative drop
-    of the training loss since the epoch before):
+    of the training loss since the epoch before), first match wins:
 
     * the loss is NaN or infinite: ``"diverged"``;
-    * validation loss rose while training loss fell: ``"overfitting"``;
+    * the validation loss has not beaten its lowest value so far for at least
+      ``patience`` epochs, and the training loss is lower than at that
+      lowest epoch: ``"overfitting"`` (a single epoch's rise is a wiggle, not
+      overfitting; ``keras.callbacks.EarlyStopping`` waits the same way);
     * ``gain >= IMPROVING`` (10 %): ``"improving"``;
+    * no epoch has improved yet and the loss is still within ``WARM_UP``
+      (25 %) of epoch 1's, not rising: ``"warming up"``;
     * ``PLATEAU <= gain < IMPROVING`` (2-10 %): ``"slowing"``;
     * ``|gain| < PLATEAU``: ``"plateau"``;
     * the loss rose by ``PLATEAU`` or more: ``"unstable"``.
@@ -71,9 +92,11 @@ def epoch_observations(
     loss : sequence of float
         Training loss per epoch.
     val_loss : sequence of float, optional
-        Validation loss per epoch (same length).
+        Validation loss per epoch (same length; None or NaN where not measured).
     accuracy : sequence of float, optional
         Training accuracy per epoch, quoted in the first observation.
+    patience : int
+        Epochs without a new lowest validation loss before "overfitting" (>= 1).
 
     Returns
     -------
@@ -82,14 +105,21 @@ def epoch_observations(
 
     Examples
     --------
-    >>> epoch_observations([1.2, 0.9, 0.85, 0.84])
-    ['starts learning: loss 1.2', 'improving: loss -25%', 'slowing: loss only -6%', \
-'plateau: loss changed by less than 2%']
-    >>> epoch_observations([1.2, 0.9], val_loss=[0.8, 0.95])[1]
-    'overfitting: validation loss rose 0.8 -> 0.95 while training loss fell'
+    >>> epoch_observations([2.3, 2.25, 1.8, 1.7, 1.69])
+    ['starts learning: loss 2.3', 'warming up: loss -2%, still near epoch 1', \
+'improving: loss -20%', 'slowing: loss only -6%', 'plateau: loss changed by less than 2%']
+    >>> epoch_observations([1.2, 0.9, 0.8, 0.7], val_loss=[1.0, 0.9, 1.1, 1.2], patience=2)[3]
+    'overfitting: no new lowest validation loss for 2 epochs (0.9 at epoch 2) while training \
+loss fell 0.9 -> 0.7'
     """
+    patience = _check_patience(patience)
     notes = []
+    best: int | None = None  # index of the lowest finite validation loss so far
+    improved = False  # has any epoch been "improving" yet?
     for i, current in enumerate(loss):
+        validation = None if val_loss is None else val_loss[i]
+        if _finite(validation) and (best is None or validation < val_loss[best]):
+            best = i
         if not _finite(current):
             notes.append("diverged: the loss is not a finite number; try a lower learning rate")
             continue
@@ -105,18 +135,26 @@ def epoch_observations(
             continue
         gain = (previous - current) / abs(previous)
         if (
-            val_loss is not None
-            and _finite(val_loss[i])
-            and _finite(val_loss[i - 1])
-            and val_loss[i] > val_loss[i - 1]
-            and gain > 0
+            best is not None
+            and i - best >= patience
+            and _finite(loss[best])
+            and current < loss[best]
         ):
             notes.append(
-                f"overfitting: validation loss rose {_display.number(val_loss[i - 1], 3)} -> "
-                f"{_display.number(val_loss[i], 3)} while training loss fell"
+                f"overfitting: no new lowest validation loss for {i - best} epochs "
+                f"({_display.number(val_loss[best], 3)} at epoch {best + 1}) while training "
+                f"loss fell {_display.number(loss[best], 3)} -> {_display.number(current, 3)}"
             )
         elif gain >= IMPROVING:
+            improved = True
             notes.append(f"improving: loss -{gain:.0%}")
+        elif (
+            not improved
+            and gain > -PLATEAU
+            and _finite(loss[0])
+            and current >= (1 - WARM_UP) * loss[0]
+        ):
+            notes.append(f"warming up: loss -{max(gain, 0):.0%}, still near epoch 1")
         elif gain >= PLATEAU:
             notes.append(f"slowing: loss only -{gain:.0%}")
         elif gain > -PLATEAU:
@@ -124,6 +162,107 @@ def epoch_observations(
         else:
             notes.append(f"unstable: loss rose by {-gain:.0%}; try a lower learning rate")
     return notes
+
+
+@dataclass(frozen=True)
+class ValidationTurn:
+    """Did the validation loss turn up after its minimum? :func:`validation_turn`'s result.
+
+    Attributes
+    ----------
+    best_epoch : int
+        1-based epoch of the lowest validation loss.
+    best : float
+        The lowest validation loss.
+    epochs_after : int
+        Epochs run after ``best_epoch``.
+    rise : float
+        How much the straight line fitted through the validation losses from
+        ``best_epoch`` to the last epoch rises over those epochs (0 with fewer
+        than two of them).
+    wiggle : float
+        Root-mean-square distance of those losses from the line: the noise
+        of a single epoch.
+    patience : int
+        Epochs after the minimum needed to call it a turn.
+    """
+
+    best_epoch: int
+    best: float
+    epochs_after: int
+    rise: float
+    wiggle: float
+    patience: int
+
+    @property
+    def confirmed(self) -> bool:
+        """True when at least ``patience`` epochs followed the minimum and the
+        line through them rose by more than twice the wiggle."""
+        return self.epochs_after >= self.patience and self.rise > 2 * self.wiggle
+
+    def __str__(self) -> str:
+        verdict = "a real U-turn" if self.confirmed else "no confirmed U-turn"
+        return (
+            f"lowest validation loss {_display.number(self.best, 3)} at epoch {self.best_epoch}, "
+            f"then {self.epochs_after} epochs: the trend rose {self.rise:+.3f}, "
+            f"one epoch's wiggle {self.wiggle:.3f}: {verdict}"
+        )
+
+
+def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> ValidationTurn:
+    """Measure how the validation loss moved after its lowest epoch.
+
+    A straight line is fitted through the validation losses from the lowest
+    epoch to the last one. The U-turn is *confirmed* when at least
+    ``patience`` epochs followed the minimum and the line rises by more than
+    twice the losses' spread around it, so that epoch-to-epoch noise alone,
+    or a single high last value, does not make a turn.
+
+    Parameters
+    ----------
+    val_loss : sequence of float
+        Validation loss per epoch; NaN or None entries are ignored.
+    patience : int
+        Epochs after the minimum needed to confirm a turn (>= 1).
+
+    Returns
+    -------
+    ValidationTurn
+
+    Raises
+    ------
+    ValueError
+        If no validation loss is a finite number.
+
+    Examples
+    --------
+    >>> turn = validation_turn([2.0, 1.5, 1.2, 1.25, 1.3, 1.4, 1.45, 1.5], patience=5)
+    >>> turn.best_epoch, turn.epochs_after, round(turn.rise, 2), round(turn.wiggle, 3)
+    (3, 5, 0.31, 0.012)
+    >>> turn.confirmed
+    True
+    """
+    patience = _check_patience(patience)
+    values = np.array([np.nan if v is None else float(v) for v in val_loss], dtype=float)
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise ValueError(f"val_loss must hold at least one finite number; got {list(val_loss)}")
+    best = int(np.nanargmin(np.where(finite, values, np.nan)))
+    epochs = np.flatnonzero(finite[best:]) + best
+    rise = wiggle = 0.0
+    if len(epochs) >= 2:
+        slope, intercept = np.polyfit(epochs, values[epochs], 1)
+        residuals = values[epochs] - (slope * epochs + intercept)
+        rise = float(slope * (epochs[-1] - epochs[0]))
+        wiggle = float(np.sqrt(np.mean(residuals**2)))
+    return ValidationTurn(
+        best_epoch=best + 1,
+        best=float(values[best]),
+        epochs_after=len(values) - best - 1,
+        rise=rise,
+        wiggle=wiggle,
+        patience=patience,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +300,13 @@ class TrainingTrace(keras.callbacks.Callback):
     1, 2, ... in the order they are recorded (across several ``fit`` calls).
     Use a new trace for each experiment.
 
+    Parameters
+    ----------
+    patience : int
+        Epochs without a new lowest validation loss before an epoch is
+        called "overfitting" (see :func:`epoch_observations`); use the same
+        number as an ``EarlyStopping`` callback to read its decision.
+
     Attributes
     ----------
     rows : list of EpochRow
@@ -178,8 +324,9 @@ class TrainingTrace(keras.callbacks.Callback):
     'improving: loss -25%'
     """
 
-    def __init__(self) -> None:
+    def __init__(self, patience: int = PATIENCE) -> None:
         super().__init__()
+        self.patience = _check_patience(patience)
         self._metrics: list[dict[str, float]] = []
         self._seconds: list[float | None] = []
         self._started: float | None = None
@@ -200,13 +347,15 @@ class TrainingTrace(keras.callbacks.Callback):
     # Construction from a finished fit --------------------------------------
 
     @classmethod
-    def from_history(cls, history: Any) -> TrainingTrace:
+    def from_history(cls, history: Any, patience: int = PATIENCE) -> TrainingTrace:
         """Build a trace from ``model.fit``'s ``History`` (or its ``.history`` dict).
 
         Parameters
         ----------
         history : keras.callbacks.History or dict of str to list of float
             Must contain ``"loss"``; every list must have one value per epoch.
+        patience : int
+            As for :class:`TrainingTrace`.
 
         Returns
         -------
@@ -234,7 +383,7 @@ class TrainingTrace(keras.callbacks.Callback):
         lengths = {key: len(values) for key, values in logs.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"history must have one value per epoch for every key; got {lengths}")
-        trace = cls()
+        trace = cls(patience=patience)
         for i in range(lengths["loss"]):
             trace._metrics.append({key: float(values[i]) for key, values in logs.items()})
             trace._seconds.append(None)
@@ -276,8 +425,22 @@ class TrainingTrace(keras.callbacks.Callback):
         accuracy_key = self._accuracy_key()
         accuracy = history.get(accuracy_key) if accuracy_key else None
         return epoch_observations(
-            [float("nan") if v is None else v for v in loss], val_loss, accuracy
+            [float("nan") if v is None else v for v in loss], val_loss, accuracy, self.patience
         )
+
+    def validation_turn(self) -> ValidationTurn:
+        """How the validation loss behaved after its lowest epoch (see :func:`validation_turn`).
+
+        Raises
+        ------
+        ValueError
+            If the run logged no validation loss.
+        """
+        if "val_loss" not in self.history:
+            raise ValueError(
+                "the trace has no val_loss; pass validation_data to model.fit to measure it"
+            )
+        return validation_turn(self.history["val_loss"], self.patience)
 
     @property
     def rows(self) -> list[EpochRow]:

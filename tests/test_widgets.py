@@ -493,7 +493,7 @@ def test_trace_metrics_from_a_mapping():
     metrics, notes = trace_metrics(HISTORY)
     assert metrics == HISTORY
     assert notes == TrainingTrace.from_history(HISTORY).observations
-    assert notes[3].startswith("overfitting")
+    assert notes[3].startswith("improving")  # one epoch of higher val_loss is a wiggle
     assert trace_metrics({"accuracy": [0.5, 0.6]})[1] == ["", ""]  # no loss: no observations
 
 
