@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from course_utils import _display
 from course_utils._validation import as_fraction, as_images, as_int, as_seed, describe
+from course_utils.fused import FusedAugmentation
 
 __all__ = [
     "LEGACY_ARGUMENTS",
@@ -83,7 +84,9 @@ def make_augmenter(
     translation: float | None = None,
     seed: int | None = None,
     fill_mode: str = "reflect",
-) -> keras.Sequential:
+    shear: float | None = None,
+    fused: bool = False,
+) -> keras.Sequential | FusedAugmentation:
     """Build the course's augmenter from Keras preprocessing layers.
 
     The layers are random only when called with ``training=True`` (inside
@@ -107,7 +110,8 @@ def make_augmenter(
         (``keras.layers.RandomZoom``).
     contrast : float or None
         Largest contrast change, in [0, 1]: the contrast is scaled by a random
-        factor in [1 - contrast, 1 + contrast] (``keras.layers.RandomContrast``).
+        factor in [1, 1 + contrast] (``keras.layers.RandomContrast``, whose code
+        takes ``max(-contrast, 0)`` as the lower bound of a single number).
     translation : float or None
         Largest shift as a fraction of height and width, in [0, 1]
         (``keras.layers.RandomTranslation``).
@@ -115,14 +119,23 @@ def make_augmenter(
         Seed of the layers' own random state (layer ``i`` gets ``seed + i``).
         :func:`apply_augmenter` and the course pipeline pass their own seeds.
     fill_mode : {"reflect", "wrap", "constant", "nearest"}
-        How rotation, zoom and translation fill the pixels they uncover.
+        How rotation, zoom and translation fill the pixels they uncover
+        (``"wrap"`` only without ``fused``).
+    shear : float or None
+        Largest horizontal shear, in [0, 1]: row ``y`` moves by up to
+        ``shear * y`` pixels (``keras.layers.RandomShear(x_factor=shear)``).
+    fused : bool
+        Return one :class:`course_utils.fused.FusedAugmentation` layer instead
+        of the chain: the same random transforms with the same meaning, the
+        geometric ones composed into one warp per image (one resampling,
+        compiled with XLA), brightness and contrast in one step.
 
     Returns
     -------
-    keras.Sequential
+    keras.Sequential or FusedAugmentation
         Named ``"augmentation"``; maps float images ``(N, H, W, C)`` on the
         0-255 scale to augmented float32 images of the same shape. With every
-        transform switched off it has no layers and leaves images unchanged.
+        transform switched off the chain has no layers and leaves images unchanged.
 
     Examples
     --------
@@ -139,7 +152,22 @@ def make_augmenter(
     zoom = as_fraction(zoom, "zoom", meaning=" (fraction of the size)", inclusive=False)
     contrast = as_fraction(contrast, "contrast")
     translation = as_fraction(translation, "translation", meaning=" (fraction of the size)")
+    shear = as_fraction(shear, "shear")
     seed = as_seed(seed)
+    if fused:
+        return FusedAugmentation(
+            flip=flip or None,
+            rotation=rotation,
+            zoom=zoom,
+            translation=translation,
+            shear=shear,
+            brightness=brightness,
+            contrast=contrast,
+            value_range=(0, 255),
+            fill_mode=fill_mode,
+            seed=seed,
+            name="augmentation",
+        )
 
     def layer_seed() -> int | None:
         return None if seed is None else seed + len(layers)
@@ -161,6 +189,12 @@ def make_augmenter(
         layers.append(
             keras.layers.RandomTranslation(
                 translation, translation, fill_mode=fill_mode, seed=layer_seed(), name="translation"
+            )
+        )
+    if shear:
+        layers.append(
+            keras.layers.RandomShear(
+                x_factor=shear, fill_mode=fill_mode, seed=layer_seed(), name="shear"
             )
         )
     if brightness:
