@@ -409,6 +409,10 @@ def trace_pipeline(
     return PipelineTrace(stages=stages, batches_per_epoch=batches, dataset=dataset)
 
 
+#: Pastel box colours of :func:`plot_data_flow`, one per stage, in order.
+_BOX_COLOURS = ("#c6dbef", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fcbba1", "#d9d9d9")
+
+
 def _wrap_code(code: str, width: int = 24) -> str:
     """Break a line of code before ``.method(`` and after ``, `` to fit ``width``."""
     lines: list[str] = []
@@ -470,7 +474,7 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
             va="center",
             fontsize=9,
             family="monospace",
-            bbox={"boxstyle": "round,pad=0.5", "facecolor": f"C{i}", "alpha": 0.25},
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": _BOX_COLOURS[i % len(_BOX_COLOURS)]},
         )
         if i:
             ax.add_patch(
