@@ -16,6 +16,10 @@ side in one run on the current machine:
 3. Memory: peak RSS of a fresh process that trains for K augmented epochs by
    streaming, or by first materializing K augmented copies, K = 1, 5, 10, 20.
 4. Course cost: seconds to execute each notebook.
+5. The fused augmenter (``make_augmenter(..., fused=True)``) against the chain
+   of Keras layers, albumentations and ``ImageDataGenerator`` with six
+   transforms (flip, rotation, zoom, translation, brightness, contrast) at 32,
+   64, 150 and 224 px, and its overhead on a training step (in section 2).
 
 Every timing excludes a warm-up pass (graph tracing, thread pools) and is the
 median of repeats; the methods being compared take turns within each repeat,
@@ -76,10 +80,25 @@ ALBUMENTATIONS = "albumentations"
 NUMPY_PILLOW = "NumPy/Pillow"
 METHODS = (COURSE, IDG, ALBUMENTATIONS, NUMPY_PILLOW)
 
+#: The six transforms of the fused comparison, as ``make_augmenter`` arguments.
+SIX = dict(
+    flip="horizontal",
+    rotation=ROTATION,
+    zoom=0.1,
+    translation=0.1,
+    brightness=BRIGHTNESS,
+    contrast=0.2,
+)
+FUSED = "fused layer"
+CHAIN = "Keras layer chain"
+FUSED_METHODS = (FUSED, CHAIN, ALBUMENTATIONS, IDG)
+
 NO_AUGMENTATION = "no augmentation"
 IN_TF_DATA = "augmentation in tf.data (prefetch)"
 IN_MODEL = "augmentation inside the model"
 PIPELINE_ONLY = "augmented input pipeline alone (no model)"
+FUSED_IN_TF_DATA = "fused augmentation in tf.data (prefetch)"
+FUSED_IN_MODEL = "fused augmentation inside the model"
 
 STREAMING = "streaming"
 STREAMING_ONE_ARENA = "streaming, MALLOC_ARENA_MAX=1"
@@ -134,10 +153,12 @@ class BenchConfig:
         K values at which streaming is also measured with one malloc arena.
     memory_workers : int
         Memory subprocesses run at once (peak RSS is per process).
+    fused_sizes : tuple of int
+        Image sizes of the fused-augmenter comparison (images per pass from ``images``).
     """
 
     sizes: tuple[int, ...] = (32, 64, 224)
-    images: dict[int, int] = field(default_factory=lambda: {32: 2048, 64: 1024, 224: 256})
+    images: dict[int, int] = field(default_factory=lambda: {32: 2048, 64: 1024, 150: 256, 224: 256})
     repeats: int = 7
     batch_size: int = 32
     tuning_size: int = 32
@@ -148,6 +169,7 @@ class BenchConfig:
     memory_size: int = 32
     arena_k: tuple[int, ...] = (1, 20)
     memory_workers: int = 2
+    fused_sizes: tuple[int, ...] = (32, 64, 150, 224)
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -164,6 +186,7 @@ class BenchConfig:
             memory_images=64,
             memory_size=16,
             arena_k=(),  # each memory run is a fresh process importing TensorFlow: seconds
+            fused_sizes=(16,),
         )
 
 
@@ -177,6 +200,19 @@ class ThroughputRow:
     ratio_vs_idg: float
     images_per_cpu_s: float
     cpu_ratio_vs_idg: float
+    seconds: list[float]
+
+
+@dataclass
+class FusedRow:
+    """Images per second of one method with the six transforms at one size; ratio to the chain."""
+
+    size: int
+    method: str
+    images_per_s: float
+    ratio_vs_chain: float
+    images_per_cpu_s: float
+    cpu_ratio_vs_chain: float
     seconds: list[float]
 
 
@@ -262,6 +298,7 @@ class BenchmarkResults:
     quick: bool = False
     note: str = ""
     throughput: list[ThroughputRow] = field(default_factory=list)
+    fused: list[FusedRow] = field(default_factory=list)
     variants: list[VariantRow] = field(default_factory=list)
     stages: list[VariantRow] = field(default_factory=list)
     training: list[StepRow] = field(default_factory=list)
@@ -273,6 +310,10 @@ class BenchmarkResults:
     def throughput_at(self, size: int, method: str) -> ThroughputRow | None:
         """The throughput row of ``method`` at ``size``, or None."""
         return next((r for r in self.throughput if r.size == size and r.method == method), None)
+
+    def fused_at(self, size: int, method: str) -> FusedRow | None:
+        """The fused-comparison row of ``method`` at ``size``, or None."""
+        return next((r for r in self.fused if r.size == size and r.method == method), None)
 
     def step(self, config: str) -> StepRow | None:
         """The training row of ``config``, or None."""
@@ -356,6 +397,37 @@ class BenchmarkResults:
                 ],
             ),
             (
+                "Fused augmenter",
+                "The six transforms (random horizontal flip, rotation in "
+                f"[-{DEGREES:g}, {DEGREES:g}] degrees, zoom and translation up to "
+                f"{SIX['zoom']:g} and {SIX['translation']:g} of the size, brightness up to "
+                f"{SIX['brightness']:g} and contrast up to {SIX['contrast']:g}) delivered as "
+                f"shuffled batches of {batch}, median of {cfg['repeats']} passes over the same "
+                f"images as above ({', '.join(f'{s}x{s}' for s in cfg['fused_sizes'])}). "
+                f"Ratio = images/s divided by the {CHAIN}'s at the same size." + self._fused_note(),
+                (
+                    "size",
+                    "method",
+                    "images/s",
+                    "ratio",
+                    "images per CPU second",
+                    "CPU ratio",
+                    "seconds per pass",
+                ),
+                [
+                    (
+                        f"{r.size}x{r.size}",
+                        r.method,
+                        f"{r.images_per_s:.0f}",
+                        f"{r.ratio_vs_chain:.2f}x",
+                        f"{r.images_per_cpu_s:.0f}",
+                        f"{r.cpu_ratio_vs_chain:.2f}x",
+                        " ".join(f"{s:.3g}" for s in r.seconds),
+                    )
+                    for r in self.fused
+                ],
+            ),
+            (
                 "Course pipeline variants",
                 f"At {size}x{size}, the same augmentation wired into tf.data in other ways; each "
                 "row changes one thing from the course's `build_pipeline` (batch-level map, "
@@ -419,6 +491,19 @@ class BenchmarkResults:
                 [(n.notebook, f"{n.seconds:.1f}", n.status) for n in self.notebooks],
             ),
         ]
+
+    def _fused_note(self) -> str:
+        """How the four methods of the fused comparison are called."""
+        return (
+            f" {FUSED}: `build_pipeline(..., augmenter=make_augmenter(**SIX, fused=True))`, one "
+            "affine warp per image with gathers, compiled with XLA, in the parallel map. "
+            f"{CHAIN}: the same call without `fused` (RandomFlip, RandomRotation, RandomZoom, "
+            "RandomTranslation, RandomBrightness, RandomContrast). albumentations: "
+            "`HorizontalFlip`, `Affine(rotate, scale=(0.9, 1.1), translate_percent, "
+            "border_mode=BORDER_REFLECT)`, `RandomBrightnessContrast(0.2, 0.2)`, one uint8 image "
+            f"at a time. {IDG}: `horizontal_flip`, `rotation_range`, `zoom_range`, "
+            "`width_shift_range`, `height_shift_range`, `brightness_range` (it has no contrast)."
+        )
 
     def _throughput_note(self) -> str:
         """Where albumentations is ahead of the course pipeline, and what the time goes to."""
@@ -804,6 +889,90 @@ def measure_throughput(config: BenchConfig) -> list[ThroughputRow]:
     return rows
 
 
+def albumentations_six_pass(images: np.ndarray, batch_size: int) -> Callable[[], int]:
+    """One epoch of batches with albumentations' version of the six transforms."""
+    import albumentations as A
+    import cv2
+
+    t = SIX["translation"]
+    transform = A.Compose(
+        [
+            A.HorizontalFlip(p=0.5),
+            A.Affine(
+                rotate=(-DEGREES, DEGREES),
+                scale=(1 - SIX["zoom"], 1 + SIX["zoom"]),
+                translate_percent=(-t, t),
+                interpolation=cv2.INTER_LINEAR,
+                border_mode=cv2.BORDER_REFLECT,
+                p=1,
+            ),
+            A.RandomBrightnessContrast(
+                brightness_limit=SIX["brightness"],
+                contrast_limit=SIX["contrast"],
+                brightness_by_max=True,
+                p=1,
+            ),
+        ],
+        seed=0,
+    )
+    return _epoch_pass(
+        images, batch_size, lambda batch: np.stack([transform(image=x)["image"] for x in batch])
+    )
+
+
+def idg_six_pass(images: np.ndarray, labels: np.ndarray, batch_size: int) -> Callable[[], int]:
+    """One epoch of ``ImageDataGenerator.flow`` batches with the six transforms (no contrast)."""
+    from tf_keras.preprocessing.image import ImageDataGenerator
+
+    generator = ImageDataGenerator(
+        horizontal_flip=True,
+        rotation_range=DEGREES,
+        zoom_range=SIX["zoom"],
+        width_shift_range=SIX["translation"],
+        height_shift_range=SIX["translation"],
+        brightness_range=(1.0 - BRIGHTNESS, 1.0 + BRIGHTNESS),
+        fill_mode="reflect",
+    )
+    flow = generator.flow(images, labels, batch_size=batch_size, shuffle=True, seed=0)
+    return lambda: sum(len(next(flow)[0]) for _ in range(len(flow)))
+
+
+def measure_fused(config: BenchConfig, sizes: Sequence[int] | None = None) -> list[FusedRow]:
+    """Images/s of the fused layer, the Keras chain, albumentations and ImageDataGenerator."""
+    rows = []
+    for size in config.fused_sizes if sizes is None else sizes:
+        images, labels = make_images(config.images[size], size)
+        bs = config.batch_size
+        fused = build_pipeline(images, labels, make_augmenter(**SIX, fused=True, seed=0), bs)
+        chain = build_pipeline(images, labels, make_augmenter(**SIX, seed=0), bs)
+        passes = {
+            FUSED: lambda ds=fused: count_dataset(ds),
+            CHAIN: lambda ds=chain: count_dataset(ds),
+            ALBUMENTATIONS: albumentations_six_pass(images, bs),
+            IDG: idg_six_pass(images, labels, bs),
+        }
+        timed = round_robin(passes, config.repeats)
+        ref = timed[CHAIN]
+        for method in FUSED_METHODS:
+            t = timed[method]
+            rows.append(
+                FusedRow(
+                    size,
+                    method,
+                    t.per_s,
+                    t.per_s / ref.per_s,
+                    t.per_cpu_s,
+                    t.per_cpu_s / ref.per_cpu_s,
+                    t.seconds,
+                )
+            )
+        _progress(
+            f"fused {size}x{size}: "
+            + ", ".join(f"{m} {timed[m].per_s:.0f}/s" for m in FUSED_METHODS)
+        )
+    return rows
+
+
 def _variant_rows(
     makers: dict[str, tuple[str, Callable[[], tf.data.Dataset]]],
     size: int,
@@ -946,10 +1115,16 @@ def measure_training(config: BenchConfig) -> list[StepRow]:
     keras.utils.set_random_seed(0)
     plain = build_pipeline(images, labels, augmenter=None, batch_size=bs)
     augmented = build_pipeline(images, labels, augmenter=course_augmenter(), batch_size=bs)
+    fused = build_pipeline(images, labels, make_augmenter(**SIX, fused=True, seed=0), bs)
     setups = {
         NO_AUGMENTATION: (build_course_cnn(shape, 10), plain),
         IN_TF_DATA: (build_course_cnn(shape, 10), augmented),
         IN_MODEL: (build_course_cnn(shape, 10, augmenter=course_augmenter()), plain),
+        FUSED_IN_TF_DATA: (build_course_cnn(shape, 10), fused),
+        FUSED_IN_MODEL: (
+            build_course_cnn(shape, 10, augmenter=make_augmenter(**SIX, fused=True, seed=0)),
+            plain,
+        ),
     }
     timers = {name: StepTimer() for name in setups}
     alone: list[tuple[list[float], float]] = []
@@ -1232,6 +1407,84 @@ def _overhead_target(results: BenchmarkResults) -> TargetCheck:
     return TargetCheck("augmentation overhead per training step", "<= +10%", measured, met, why)
 
 
+def _fused_targets(results: BenchmarkResults) -> list[TargetCheck]:
+    """Fused >= 5x the chain at the largest size, >= albumentations at every size, and its
+    training overhead <= +5%."""
+    sizes = sorted({r.size for r in results.fused})
+    if not sizes:
+        return []
+    checks = []
+
+    def rivals(size: int, other: str, goal: float) -> TargetCheck:
+        fused, rival = results.fused_at(size, FUSED), results.fused_at(size, other)
+        ratio = fused.images_per_s / rival.images_per_s
+        cpu_ratio = fused.images_per_cpu_s / rival.images_per_cpu_s
+        why = ""
+        if ratio < goal:
+            why = (
+                f"Missed by {100 * (1 - ratio / goal):.1f}% ({fused.images_per_s:.0f} images/s "
+                f"where {goal * rival.images_per_s:.0f} were needed). Per CPU second the fused "
+                f"layer does {cpu_ratio:.2f}x the work of {other} "
+                f"({fused.images_per_cpu_s:.0f} against {rival.images_per_cpu_s:.0f} images)"
+            )
+            if cpu_ratio >= goal:
+                why += (
+                    ", enough for the target: the wall-clock miss is time its parallel map "
+                    "waited for cores that other processes held (load averages above)."
+                )
+            else:
+                why += (
+                    f", short of the target in CPU time too: at {size}x{size} its "
+                    f"{fused.images_per_cpu_s:.0f} images per CPU second are "
+                    f"{1000 * results.config['batch_size'] / fused.images_per_cpu_s:.1f} CPU "
+                    "ms per batch for the float32 gathers and blend of every output pixel, "
+                    "where OpenCV warps uint8 images."
+                )
+        return TargetCheck(
+            f"fused vs {other} at {size}x{size}",
+            f">= {goal:g}x",
+            f"{ratio:.2f}x (per CPU second {cpu_ratio:.2f}x)",
+            ratio >= goal,
+            why,
+        )
+
+    checks.append(rivals(sizes[-1], CHAIN, 5.0))
+    checks += [rivals(size, ALBUMENTATIONS, 1.0) for size in sizes]
+    fused, base = results.step(FUSED_IN_TF_DATA), results.step(NO_AUGMENTATION)
+    in_model = results.step(FUSED_IN_MODEL)
+    if fused is not None and base is not None:
+        low, high = fused.overhead_range
+        met = fused.overhead_pct <= 5.0
+        why = ""
+        if not met:
+            why = (
+                f"Missed by {fused.overhead_pct - 5:.1f} points; in CPU time the fused "
+                f"augmentation adds {fused.cpu_overhead_pct:+.1f}% "
+                f"({fused.cpu_step_ms - base.cpu_step_ms:.2f} CPU ms per step)"
+            )
+            if fused.cpu_overhead_pct <= 5.0:
+                why += ", within the target: the rest is waiting for cores other processes held."
+            else:
+                why += (
+                    f": with {usable_cores()} cores the training step keeps both busy, so "
+                    "prefetching cannot hide the map's CPU time."
+                )
+            if low <= 5.0 <= high:
+                why += f" The repeats ranged from {low:+.0f}% to {high:+.0f}%: within the noise."
+        checks.append(
+            TargetCheck(
+                "fused augmentation overhead per training step",
+                "<= +5%",
+                f"{fused.overhead_pct:+.1f}% (repeats {low:+.0f}% to {high:+.0f}%; CPU time "
+                f"{fused.cpu_overhead_pct:+.1f}%); inside the model {in_model.overhead_pct:+.1f}% "
+                f"(CPU time {in_model.cpu_overhead_pct:+.1f}%)",
+                met,
+                why,
+            )
+        )
+    return checks
+
+
 def _growth(rows: list[MemoryRow]) -> float:
     return 100.0 * (rows[-1].peak_rss_mb / rows[0].peak_rss_mb - 1.0)
 
@@ -1294,6 +1547,7 @@ def check_targets(results: BenchmarkResults) -> list[TargetCheck]:
         _speed_target(results, size, IDG, 5.0),
         _speed_target(results, size, ALBUMENTATIONS, 1.0),
         _overhead_target(results),
+        *_fused_targets(results),
         *_memory_targets(results),
     ]
 
@@ -1430,6 +1684,7 @@ def run_benchmarks(
     start = time.perf_counter()
     results = BenchmarkResults(environment_info(), asdict(config), quick=quick, note=note)
     results.throughput = _timed("throughput", lambda: measure_throughput(config))
+    results.fused = _timed("fused", lambda: measure_fused(config))
     results.variants = _timed("variants", lambda: measure_variants(config))
     results.stages = _timed("transforms", lambda: measure_transforms(config))
     results.training = _timed("training", lambda: measure_training(config))

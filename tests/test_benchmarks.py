@@ -27,9 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "run.py"
 NOTEBOOK = REPO / "notebooks" / "10_quiz.ipynb"  # the quickest notebook to execute
 METHODS = ["course pipeline", "ImageDataGenerator", "albumentations", "NumPy/Pillow"]
+FUSED_METHODS = ["fused layer", "Keras layer chain", "albumentations", "ImageDataGenerator"]
 SECTIONS = [
     "Targets",
     "Throughput",
+    "Fused augmenter",
     "Course pipeline variants",
     "Cost of each transform",
     "Overhead on training",
@@ -90,12 +92,18 @@ def test_quick_run_json_holds_every_measurement(quick_run):
     assert idg["ratio_vs_idg"] == pytest.approx(1.0)
     assert all(r["images_per_s"] > 0 and len(r["seconds"]) == 2 for r in data["throughput"])
     assert all(r["images_per_cpu_s"] > 0 for r in data["throughput"])
+    assert [(r["size"], r["method"]) for r in data["fused"]] == [(16, m) for m in FUSED_METHODS]
+    chain = next(r for r in data["fused"] if r["method"] == "Keras layer chain")
+    assert chain["ratio_vs_chain"] == pytest.approx(1.0)
+    assert all(r["images_per_s"] > 0 and r["images_per_cpu_s"] > 0 for r in data["fused"])
     variants = {r["variant"]: r for r in data["variants"]}
     assert variants["course build_pipeline"]["ratio"] == pytest.approx(1.0)
     assert variants["XLA (jit_compile=True) on the augmentation"]["note"]  # ran or says why not
     assert [(r["size"], r["variant"]) for r in data["stages"]][0] == (16, "no augmentation")
     training = {r["config"]: r for r in data["training"]}
-    assert len(training) == 4 and training["no augmentation"]["overhead_pct"] == 0.0
+    assert len(training) == 6 and training["no augmentation"]["overhead_pct"] == 0.0
+    assert "fused augmentation in tf.data (prefetch)" in training
+    assert "fused augmentation inside the model" in training
     assert all(
         r["step_ms"] > 0 and r["cpu_step_ms"] > 0 and r["steps"] > 0 for r in training.values()
     )
@@ -113,6 +121,9 @@ def test_quick_run_json_holds_every_measurement(quick_run):
         "course pipeline vs ImageDataGenerator",
         "course pipeline vs albumentations",
         "augmentation overhead per training step",
+        "fused vs Keras layer chain at 16x16",
+        "fused vs albumentations at 16x16",
+        "fused augmentation overhead per training step",
         "streaming peak RSS growth, K=1 to 2",
         "materializing peak RSS grows linearly in K",
     ]
