@@ -15,6 +15,7 @@ export PYTHONHASHSEED ?= 0
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (NO_BROWSER=1 on servers)"
 	@echo "make test    set up .venv, then ruff, pytest with coverage, nbval on every notebook"
+	@echo "make test-oldest  the unit tests and every lesson on the oldest supported TensorFlow"
 	@echo "make site    the course website (executed lessons, search, offline) into build/site/"
 	@echo "make course  the same as make site"
 	@echo "make slides  write one offline reveal.js deck per lesson into build/slides/"
@@ -53,12 +54,14 @@ unit: $(BENCH_STAMP)
 OFFLINE := http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
 	HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 no_proxy=localhost,127.0.0.1
 
+# nbval runs each lesson once, with static widgets as in the course site; tools/nbval_outputs.py
+# fails any cell that writes to stderr and keeps the executed notebooks in build/executed/.
 notebooks: install
-	$(OFFLINE) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
+	$(OFFLINE) COURSE_STATIC_WIDGETS=1 PYTHONPATH=tools $(BIN)/python -m pytest --nbval-lax \
+		--nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cov -p nbval_outputs -n $(or $(JOBS),2) --dist loadfile $(NOTEBOOKS)
 
 # Every lesson as a learner changes it: each "Try it", SEED 1 and 2, a folder of photos.
-# The default runs land in build/executed/ for the course site.
 variants: install
 	$(OFFLINE) $(BIN)/python -m pytest tests/test_lesson_variants.py -m variants -p no:cov \
 		-n $(or $(JOBS),2) -q
@@ -68,6 +71,35 @@ e2e: install site
 	$(BIN)/python -m pytest tests -m e2e -p no:cov
 
 test: lint unit notebooks variants e2e
+
+# The oldest TensorFlow, Keras and NumPy the course supports (constraints-oldest.txt), in a
+# separate .venv-oldest: the unit tests (among them the Colab install cell's) and every lesson
+# run there too. Its wheels are downloaded once into .venv-oldest/wheelhouse, and everything is
+# installed from there offline, so that the install-cell test builds fresh environments quickly.
+OLDEST_VENV ?= .venv-oldest
+OLDEST_BIN := $(OLDEST_VENV)/bin
+OLDEST_WHEELS := $(OLDEST_VENV)/wheelhouse
+OLDEST_STAMP := $(OLDEST_VENV)/.course-installed
+
+.PHONY: test-oldest
+
+$(OLDEST_BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "The course needs Python 3.10 or newer; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.12 ...")'
+	$(PYTHON) -m venv $(OLDEST_VENV)
+
+$(OLDEST_STAMP): pyproject.toml constraints-oldest.txt | $(OLDEST_BIN)/python
+	$(OLDEST_BIN)/python -m pip download --quiet --no-deps --only-binary=:all: \
+		--dest $(OLDEST_WHEELS) -r constraints-oldest.txt
+	$(OLDEST_BIN)/python -m pip install --quiet --no-index --find-links $(OLDEST_WHEELS) -U pip
+	$(OLDEST_BIN)/python -m pip install --quiet --no-index --find-links $(OLDEST_WHEELS) \
+		-c constraints-oldest.txt -e ".[dev,bench]"
+	@touch $@
+
+test-oldest: $(OLDEST_STAMP)
+	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest tests \
+		-m "not e2e and not variants" -p no:cov
+	$(OFFLINE) $(OLDEST_BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cov $(NOTEBOOKS)
 
 # The site extra (Sphinx, MyST-NB, sphinx-book-theme): for make site and the site's browser test.
 $(SITE_STAMP): $(STAMP)

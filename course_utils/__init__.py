@@ -5,8 +5,9 @@ matplotlib settings change and nothing is downloaded. A notebook that wants
 the course-wide style calls :func:`course_utils.setup` explicitly.
 """
 
+from course_utils._quiet import quiet_startup
 from course_utils.environment import REPO_URL, check_environment, in_colab, setup
 
 __version__ = "0.1.0"
 
-__all__ = ["REPO_URL", "__version__", "check_environment", "in_colab", "setup"]
+__all__ = ["REPO_URL", "__version__", "check_environment", "in_colab", "quiet_startup", "setup"]

@@ -9,7 +9,7 @@ The variants come from the notebooks themselves:
   (cells tagged ``exercise``) given their reference solutions and every check required to
   pass, and with ``SEED = 1`` and ``DATASET`` set to a folder of five classes of JPEG and
   PNG photos (when it has a ``DATASET`` parameter);
-* the default run is executed too and saved into ``build/executed/`` for the course site.
+* the default run is not repeated here: ``make notebooks`` (nbval) executes it.
 
 ``python tests/lesson_variants.py`` lists the variants; ``tests/test_lesson_variants.py``
 executes them with papermill.
@@ -28,7 +28,6 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-EXECUTED = ROOT / "build" / "executed"
 PHOTO_CLASSES = ("cat", "astronaut", "coffee", "rocket", "camera")
 
 _TRY_IT = re.compile(r"^\s*\*\*Try it:?\*\*:?", re.MULTILINE)
@@ -135,7 +134,6 @@ def variants(folder: str | Path = "PHOTO_FOLDER", strict: bool = True) -> list[V
     """
     out = []
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        out.append(Variant(path.name, "default"))
         try:
             known = parameters(path)
             prompts = try_its(path)

@@ -3,7 +3,7 @@
 ``make variants`` runs this file (in parallel, offline); see ``tests/lesson_variants.py`` for
 where the variants come from. Each run must finish without an error and without any
 output on stderr (no TensorFlow, absl or oneDNN log lines, no warnings). The default runs
-are kept in ``build/executed/`` for the course site.
+are executed by ``make notebooks`` (nbval) instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 
 import pytest
 from lesson_variants import (
-    EXECUTED,
     NOTEBOOKS,
     exercise_cells,
     make_photo_folder,
@@ -66,11 +65,7 @@ def test_lesson_variant_runs_clean(variant, photo_folder, tmp_path, monkeypatch)
         key: str(photo_folder) if value == "PHOTO_FOLDER" else value
         for key, value in variant.parameters.items()
     }
-    if variant.name == "default":
-        EXECUTED.mkdir(parents=True, exist_ok=True)
-        output = EXECUTED / variant.notebook
-    else:
-        output = tmp_path / variant.notebook
+    output = tmp_path / variant.notebook
     source = NOTEBOOKS / variant.notebook
     if variant.solutions:
         source = with_solutions(source, tmp_path / f"solved_{variant.notebook}")
