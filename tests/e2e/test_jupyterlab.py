@@ -187,7 +187,8 @@ def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
             errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
             assert errors.count() == 0, f"{notebook} raised: {errors.first.inner_text()[:2000]}"
 
-            # The augmentation explorer: move the rotation slider with the keyboard.
+            # The augmentation explorer: move the rotation slider (a fraction of a turn, as
+            # RandomRotation's factor) with the keyboard.
             explorer = page.locator(".course-augmentation-explorer").first
             explorer.scroll_into_view_if_needed()
             expect(explorer).to_be_visible()
@@ -201,7 +202,8 @@ def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
             for _ in range(30):
                 handle.press("ArrowRight")
             caption = explorer.locator(".augment-caption")
-            expect(caption).to_contain_text(re.compile(r"rotated \+\d+ deg"))
+            expect(caption).to_contain_text(re.compile(r"rotated \+0\.\d+ turn \(\+\d+ deg\)"))
+            expect(caption).to_contain_text("RandomRotation((0.")
             expect(result).not_to_have_attribute("src", before_src)
             page.wait_for_timeout(300)  # let the new image paint
             assert result.screenshot() != before_png, "the augmented image did not change"
