@@ -138,7 +138,7 @@ class Comparison:
 
     Examples
     --------
-    >>> result = compare({"none": None}, build_model, (x, y), {"test": (x_t, y_t)})  # doctest: +SKIP
+    >>> result = compare({"none": None}, build, (x, y), {"test": (xt, yt)})  # doctest: +SKIP
     >>> result.spread("none", "test").mean  # doctest: +SKIP
     0.42
     """
@@ -236,7 +236,10 @@ class Comparison:
             row = [setup]
             for test in self.tests:
                 spread = self.spread(setup, test)
-                row += [f"{spread.mean:.3f} ± {spread.sd:.3f}", f"{spread.low:.3f} to {spread.high:.3f}"]
+                row += [
+                    f"{spread.mean:.3f} ± {spread.sd:.3f}",
+                    f"{spread.low:.3f} to {spread.high:.3f}",
+                ]
             train = np.mean([r.train_accuracy for r in self.runs if r.setup == setup])
             row.append(f"{train:.3f}")
             rows.append(row)
@@ -251,7 +254,8 @@ class Comparison:
     def _caption(self) -> str:
         return (
             f"Test accuracy over {len(self.seeds)} seeds {list(self.seeds)}, {self.epochs} epochs, "
-            f"batches of {self.batch_size}; {len(self.runs)} runs, {self.seconds:.0f} s of training."
+            f"batches of {self.batch_size}; {len(self.runs)} runs, "
+            f"{self.seconds:.0f} s of training."
         )
 
     def __str__(self) -> str:
@@ -302,8 +306,13 @@ class Comparison:
                 ax.hlines(spread.mean, x - width * 0.4, x + width * 0.4, color=color, linewidth=2.5)
                 values = self.accuracies(setup, test)
                 ax.scatter(
-                    np.full(len(values), x), values, s=14, color=color, zorder=3,
-                    label=test if s == 0 else None, **kwargs,
+                    np.full(len(values), x),
+                    values,
+                    s=14,
+                    color=color,
+                    zorder=3,
+                    label=test if s == 0 else None,
+                    **kwargs,
                 )
         ax.set_xticks(positions, self.setups, rotation=20, ha="right")
         ax.set_ylabel("test accuracy")
@@ -437,7 +446,9 @@ class _Worker:
             raise ValueError("build_model() must build the same architecture on every call")
         for target, source in zip(mine, theirs, strict=True):
             target.assign(source)
-        for variable, value in zip(self.model.optimizer.variables, self._optimizer_start, strict=True):
+        for variable, value in zip(
+            self.model.optimizer.variables, self._optimizer_start, strict=True
+        ):
             variable.assign(value)
 
 
@@ -521,13 +532,17 @@ def compare(
     True
     """
     if not isinstance(setups, Mapping) or not setups:
-        raise TypeError(f"setups must be a non-empty dict of name -> set-up; got {describe(setups)}")
+        raise TypeError(
+            f"setups must be a non-empty dict of name -> set-up; got {describe(setups)}"
+        )
     for key, value in setups.items():
         if not isinstance(key, str) or not key:
             raise TypeError(f"setups keys must be non-empty strings; got {key!r}")
         as_augment(value, f"setups[{key!r}]")
     if not callable(build_model):
-        raise TypeError(f"build_model must be a function that returns a model; got {describe(build_model)}")
+        raise TypeError(
+            f"build_model must be a function that returns a model; got {describe(build_model)}"
+        )
     x_train, y_train = _check_pair(train, "train")
     if not isinstance(tests, Mapping) or not tests:
         raise TypeError(
@@ -544,7 +559,9 @@ def compare(
                 f"{x_train.shape[1:]}; got {test_sets[key][0].shape[1:]}"
             )
     if isinstance(seeds, (int, np.integer)) or not isinstance(seeds, Sequence) or not seeds:
-        raise TypeError(f"seeds must be a non-empty sequence of ints, e.g. (0, 1, 2); got {describe(seeds)}")
+        raise TypeError(
+            f"seeds must be a non-empty sequence of ints, e.g. (0, 1, 2); got {describe(seeds)}"
+        )
     seeds = tuple(as_int(s, "each seed", minimum=0) for s in seeds)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct; got {list(seeds)}")
@@ -591,4 +608,3 @@ def compare(
                 scores = ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
                 print(f"{name:<16} seed {seed}: {scores} ({seconds:.1f} s)")
     return Comparison(runs, list(setups), list(test_sets), seeds, epochs, batch_size)
-

@@ -151,7 +151,12 @@ def test_callable_and_sequential_setups(data):
             "function": lambda images, labels: (images[:, :, ::-1], labels),
             "sequential": keras.Sequential([flip]),
         },
-        _build, train, {"test": tests["test"]}, seeds=(3,), epochs=1, compile_args=COMPILE,
+        _build,
+        train,
+        {"test": tests["test"]},
+        seeds=(3,),
+        epochs=1,
+        compile_args=COMPILE,
     )
     assert result.seeds == (3,) and len(result.runs) == 2
 
@@ -217,9 +222,21 @@ def test_unknown_names_and_interval():
         ({"setups": {"x": 3}}, TypeError, r"setups\['x'\] must be None, a Keras layer"),
         ({"setups": {"": None}}, TypeError, "setups keys must be non-empty strings"),
         ({"build_model": "cnn"}, TypeError, "build_model must be a function"),
-        ({"train": np.zeros((4, SIZE, SIZE, 3))}, TypeError, r"train must be a pair \(images, labels\)"),
-        ({"train": (np.zeros((SIZE, SIZE)), [0])}, ValueError, r"train images must have shape \(N, H, W, C\)"),
-        ({"train": (np.zeros((4, SIZE, SIZE, 3)), [0, 1])}, ValueError, r"one label per image \(4\)"),
+        (
+            {"train": np.zeros((4, SIZE, SIZE, 3))},
+            TypeError,
+            r"train must be a pair \(images, labels\)",
+        ),
+        (
+            {"train": (np.zeros((SIZE, SIZE)), [0])},
+            ValueError,
+            r"train images must have shape \(N, H, W, C\)",
+        ),
+        (
+            {"train": (np.zeros((4, SIZE, SIZE, 3)), [0, 1])},
+            ValueError,
+            r"one label per image \(4\)",
+        ),
         ({"tests": {}}, TypeError, "tests must be a non-empty dict"),
         ({"tests": {"t": (np.zeros((2, 8, 8, 3)), [0, 1])}}, ValueError, "training images' shape"),
         ({"seeds": 0}, TypeError, "seeds must be a non-empty sequence"),
@@ -230,7 +247,7 @@ def test_unknown_names_and_interval():
         (
             {"compile_args": dict(optimizer="adam", loss="sparse_categorical_crossentropy")},
             ValueError,
-            "use loss=\"categorical_crossentropy\"",
+            'use loss="categorical_crossentropy"',
         ),
         ({"build_model": lambda: "model"}, TypeError, "must return a Keras model"),
     ],
@@ -238,8 +255,13 @@ def test_unknown_names_and_interval():
 def test_bad_input_gets_a_clear_error(data, kwargs, error, message):
     train, tests = data
     arguments = dict(
-        setups={"none": None}, build_model=_build, train=train, tests={"test": tests["test"]},
-        seeds=(0,), epochs=1, compile_args=COMPILE,
+        setups={"none": None},
+        build_model=_build,
+        train=train,
+        tests={"test": tests["test"]},
+        seeds=(0,),
+        epochs=1,
+        compile_args=COMPILE,
     )
     arguments.update(kwargs)
     with pytest.raises(error, match=message):
@@ -249,7 +271,11 @@ def test_bad_input_gets_a_clear_error(data, kwargs, error, message):
 def test_too_few_outputs_for_the_labels(data):
     train, tests = data
     small = lambda: keras.Sequential(  # noqa: E731
-        [keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
     )
     with pytest.raises(ValueError, match="the model has 3 outputs but the labels need 10 classes"):
         compare({"none": None}, small, train, tests, seeds=(0,), epochs=1, compile_args=COMPILE)
