@@ -3,7 +3,9 @@
 :func:`check_environment` is the environment check of the welcome notebook.
 It returns an :class:`EnvironmentReport`, which shows itself as an HTML table
 in Jupyter and as plain text in a terminal, and gives plain advice for each
-thing that is missing or too old. :func:`setup` applies the course-wide
+thing that is missing, too old or newer than the course is tested on.
+:func:`require_keras` is the call-time check of a helper that needs a newer
+Keras than the oldest supported one. :func:`setup` applies the course-wide
 plotting style; nothing here runs on import.
 """
 
@@ -23,14 +25,37 @@ from dataclasses import dataclass, field
 #: checks that they agree with it.
 REPO_URL = "https://github.com/cnn-augmentation-course/cnn-augmentation-course"
 
-#: Oldest versions the lessons are written for: (import name, minimum, why).
+#: The oldest and newest release (major.minor) of each core library that the
+#: course is tested on, end to end: ``make test`` runs the newest
+#: (``constraints.txt``), ``make test-oldest`` the oldest
+#: (``constraints-oldest.txt``). ``pyproject.toml`` allows from the oldest up to
+#: the next major release, so that pip keeps a newer TensorFlow or Keras that a
+#: learner already has instead of replacing it; ``tests/test_packaging.py``
+#: keeps the four files in step.
+TESTED_VERSIONS: dict[str, tuple[str, str]] = {
+    "tensorflow": ("2.19", "2.21"),
+    "keras": ("3.10", "3.15"),
+    "numpy": ("1.26", "2.4"),
+}
+
+#: The Python versions the tests run on. Others that the libraries support
+#: (``requires-python`` in ``pyproject.toml``) are untested.
+TESTED_PYTHONS: tuple[str, ...] = ("3.11",)
+
+#: Oldest versions the lessons need: (import name, minimum, why). The minimums
+#: are the lower bounds of ``pyproject.toml``; the first three come from
+#: :data:`TESTED_VERSIONS`.
 MINIMUM_VERSIONS: tuple[tuple[str, str, str], ...] = (
-    ("tensorflow", "2.16", "Keras 3 and its preprocessing layers"),
-    ("keras", "3.0", "the Keras 3 API used in every notebook"),
-    ("numpy", "1.26", "array maths in every notebook"),
-    ("matplotlib", "3.8", "every figure"),
-    ("ipywidgets", "8.0", "the interactive explorers and quizzes"),
-    ("skimage", "0.22", "the real sample photos (the cat)"),
+    ("tensorflow", TESTED_VERSIONS["tensorflow"][0], "tf.data and the Keras 3 backend"),
+    (
+        "keras",
+        TESTED_VERSIONS["keras"][0],
+        "the augmentation layers and keras.layers.Pipeline the lessons use",
+    ),
+    ("numpy", TESTED_VERSIONS["numpy"][0], "array maths in every notebook"),
+    ("matplotlib", "3.9", "every figure"),
+    ("ipywidgets", "8.1", "the interactive explorers and quizzes"),
+    ("skimage", "0.24", "the real sample photos (the cat)"),
     ("PIL", "10.0", "reading image files"),
 )
 
@@ -52,13 +77,17 @@ class Check:
     ok : bool
         Whether it is good enough for the course.
     advice : str
-        What to do about it; empty when ``ok``.
+        What to do about it; empty when there is nothing to do.
+    tested : str
+        The range the course is tested on, e.g. ``"2.19 to 2.21"``; empty for
+        items without one.
     """
 
     item: str
     found: str
     ok: bool
     advice: str = ""
+    tested: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +119,8 @@ class EnvironmentReport:
         for check in self.checks:
             mark = "ok " if check.ok else "!! "
             line = f"{mark}{check.item.ljust(width)}  {check.found}"
+            if check.tested:
+                line += f" (tested {check.tested})"
             if check.advice:
                 line += f"  -> {check.advice}"
             lines.append(line)
@@ -102,10 +133,11 @@ class EnvironmentReport:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                 "&#10004;" if c.ok else "&#10008;",
                 html.escape(c.item),
                 html.escape(c.found),
+                html.escape(c.tested),
                 html.escape(c.advice),
             )
             for c in self.checks
@@ -116,7 +148,8 @@ class EnvironmentReport:
             else ("Some things need attention (rows marked &#10008;).")
         )
         return (
-            "<table><thead><tr><th></th><th>item</th><th>found</th><th>advice</th>"
+            "<table><thead><tr><th></th><th>item</th><th>found</th><th>tested</th>"
+            "<th>advice</th>"
             f"</tr></thead><tbody>{rows}</tbody></table><p>{verdict}</p>"
         )
 
@@ -156,21 +189,120 @@ def _front_end() -> str:
     return "IPython terminal"
 
 
+def supported_range() -> str:
+    """The tested range of TensorFlow, Keras, NumPy and Python, as one sentence.
+
+    Returns
+    -------
+    str
+        For example ``"TensorFlow 2.19 to 2.21, Keras 3.10 to 3.15, NumPy 1.26
+        to 2.4, on Python 3.11"``.
+
+    Examples
+    --------
+    >>> supported_range().startswith("TensorFlow ")
+    True
+    """
+    labels = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy"}
+    parts = [f"{labels[name]} {low} to {high}" for name, (low, high) in TESTED_VERSIONS.items()]
+    return ", ".join(parts) + ", on Python " + " and ".join(TESTED_PYTHONS)
+
+
+def _restart_note() -> str:
+    if in_colab():
+        return ", then Runtime > Restart session"
+    return ", then restart the kernel"
+
+
 def _package_check(module: str, minimum: str, why: str) -> Check:
     pip_name = _PIP_NAMES.get(module, module)
+    tested_range = TESTED_VERSIONS.get(module)
+    tested = f"{tested_range[0]} to {tested_range[1]}" if tested_range else ""
     try:
         mod = importlib.import_module(module)
     except ImportError:
-        return Check(module, "missing", False, f"needed for {why}: run `pip install {pip_name}`")
+        return Check(
+            module,
+            "missing",
+            False,
+            f'needed for {why}: run `pip install "{pip_name}>={minimum}"`{_restart_note()}',
+            tested,
+        )
     version = getattr(mod, "__version__", None) or importlib.metadata.version(pip_name)
     if _version_tuple(version) < _version_tuple(minimum):
         return Check(
             module,
             version,
             False,
-            f"older than {minimum}, needed for {why}: run `pip install -U {pip_name}`",
+            f"older than {minimum}, the oldest the course supports, needed for {why}: "
+            f'run `pip install -U "{pip_name}>={minimum}"`{_restart_note()}',
+            tested,
         )
-    return Check(module, version, True)
+    if tested_range and _version_tuple(version)[:2] > _version_tuple(tested_range[1])[:2]:
+        return Check(
+            module,
+            version,
+            True,
+            f"newer than {tested_range[1]}, the newest the course is tested on: the lessons "
+            f"should run; if one fails inside {pip_name}, run "
+            f'`pip install "{pip_name}=={tested_range[1]}.*"`{_restart_note()}',
+            tested,
+        )
+    return Check(module, version, True, "", tested)
+
+
+class KerasVersionError(ImportError):
+    """The installed Keras is too old for one feature of a helper.
+
+    Raised by :func:`require_keras`; the message names the feature, the Keras
+    version it needs, the version found and the command that installs it.
+    """
+
+
+def require_keras(version: str, feature: str) -> str:
+    """Check, at call time, that the installed Keras is at least ``version``.
+
+    A helper that uses something newer than the oldest Keras the course
+    supports (:data:`TESTED_VERSIONS`) calls this first, so that an older Keras
+    gets one clear error naming the need instead of an ``AttributeError`` from
+    deep inside Keras.
+
+    Parameters
+    ----------
+    version : str
+        The oldest Keras release that has ``feature``, e.g. ``"3.13"``.
+    feature : str
+        What needs it, as the learner would recognise it, e.g.
+        ``"keras.layers.AdaptiveAveragePooling2D"``.
+
+    Returns
+    -------
+    str
+        The installed Keras version.
+
+    Raises
+    ------
+    KerasVersionError
+        When the installed Keras is older than ``version`` (a subclass of
+        ``ImportError``).
+
+    Examples
+    --------
+    >>> require_keras("3.0", "keras.layers.RandomFlip")  # doctest: +ELLIPSIS
+    '3...'
+    """
+    if not _version_tuple(version):
+        raise ValueError(f"version must look like '3.10'; got {version!r}")
+    import keras
+
+    installed = keras.__version__
+    if _version_tuple(installed) < _version_tuple(version):
+        raise KerasVersionError(
+            f"{feature} needs Keras {version} or newer; this environment has Keras "
+            f'{installed}. Run `pip install -U "keras>={version}"`{_restart_note()}. '
+            f"The rest of the course runs on Keras {TESTED_VERSIONS['keras'][0]} and newer."
+        )
+    return installed
 
 
 def _device_check() -> Check:
@@ -190,6 +322,20 @@ def _device_check() -> Check:
     )
 
 
+def _python_check(version_info: tuple[int, ...]) -> Check:
+    found = ".".join(str(v) for v in version_info)
+    minor = ".".join(str(v) for v in version_info[:2])
+    tested = " and ".join(TESTED_PYTHONS)
+    minimum = ".".join(str(v) for v in _MIN_PYTHON)
+    if tuple(version_info[:2]) < _MIN_PYTHON:
+        advice = f"the course needs Python {minimum} or newer: install a newer Python"
+        return Check("python", found, False, advice, tested)
+    if minor not in TESTED_PYTHONS:
+        advice = f"untested: the tests run on Python {tested}; the lessons should run here too"
+        return Check("python", found, True, advice, tested)
+    return Check("python", found, True, "", tested)
+
+
 def check_environment() -> EnvironmentReport:
     """Check Python, the course's libraries, the device and the front end.
 
@@ -197,7 +343,10 @@ def check_environment() -> EnvironmentReport:
     -------
     EnvironmentReport
         One :class:`Check` per item; ``report.ok`` is True when all pass.
-        Missing or too-old items carry advice on how to fix them.
+        Missing or too-old items carry advice on how to fix them; TensorFlow,
+        Keras and NumPy also name the range the course is tested on
+        (:data:`TESTED_VERSIONS`), and a version newer than that range passes
+        with a note on what to do if a lesson fails.
 
     Examples
     --------
@@ -205,17 +354,7 @@ def check_environment() -> EnvironmentReport:
     >>> report["python"].ok
     True
     """
-    python = ".".join(str(v) for v in sys.version_info[:3])
-    checks = [
-        Check(
-            "python",
-            python,
-            sys.version_info[:2] >= _MIN_PYTHON,
-            ""
-            if sys.version_info[:2] >= _MIN_PYTHON
-            else "the course needs Python 3.10 or newer: install a newer Python",
-        )
-    ]
+    checks = [_python_check(sys.version_info[:3])]
     checks += [_package_check(*entry) for entry in MINIMUM_VERSIONS]
     checks.append(_device_check())
     checks.append(Check("front end", _front_end(), True))

@@ -1,4 +1,4 @@
-"""The install metadata: pyproject.toml, environment.yml and constraints.txt agree."""
+"""The install metadata: pyproject.toml, environment.yml and both constraints files agree."""
 
 import re
 import subprocess
@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 try:
     import tomllib
@@ -13,8 +15,15 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 import course_utils
+from course_utils.environment import (
+    MINIMUM_VERSIONS,
+    TESTED_PYTHONS,
+    TESTED_VERSIONS,
+    supported_range,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+CONSTRAINTS = ["constraints.txt", "constraints-oldest.txt"]
 
 
 def _pyproject() -> dict:
@@ -77,16 +86,87 @@ def test_conda_environment_comments_name_notebooks():
             )
 
 
-def test_constraints_pin_every_runtime_dependency():
+def _pins(filename: str) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / filename).read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
-            pins[_name(name)] = version
+            pins[_name(name)] = version.strip()
+    return pins
+
+
+def _requirements(*extras: str) -> dict[str, Requirement]:
+    project = _pyproject()["project"]
+    listed = list(project["dependencies"])
+    for extra in extras:
+        listed += project["optional-dependencies"][extra]
+    return {_name(r): Requirement(r) for r in listed}
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+@pytest.mark.parametrize("filename", CONSTRAINTS)
+def test_constraints_pin_every_runtime_dependency(filename):
+    pins = _pins(filename)
     for requirement in _pyproject()["project"]["dependencies"]:
         if "python_version" in requirement:
             continue
-        assert _name(requirement) in pins, f"constraints.txt does not pin {requirement}"
+        assert _name(requirement) in pins, f"{filename} does not pin {requirement}"
+
+
+@pytest.mark.parametrize("filename", CONSTRAINTS)
+def test_constraints_lie_inside_the_install_requirements(filename):
+    pins = _pins(filename)
+    for name, requirement in _requirements("dev", "bench").items():
+        if name in pins and requirement.marker is None:
+            assert requirement.specifier.contains(pins[name]), (
+                f"{filename} pins {name}=={pins[name]}, outside pyproject's {requirement}"
+            )
+
+
+@pytest.mark.parametrize(
+    ("filename", "end"), [("constraints.txt", 1), ("constraints-oldest.txt", 0)]
+)
+def test_constraints_are_the_ends_of_the_tested_range(filename, end):
+    pins = _pins(filename)
+    for name, tested in TESTED_VERSIONS.items():
+        assert _minor(pins[name]) == tested[end], (
+            f"{filename} pins {name}=={pins[name]}; TESTED_VERSIONS says {tested[end]}"
+        )
+    # tf-keras (the bench extra) is released in step with TensorFlow.
+    assert _minor(pins["tf-keras"]) == _minor(pins["tensorflow"])
+
+
+def test_install_requirements_start_at_the_oldest_tested_versions():
+    requirements = _requirements()
+    for name, (oldest, newest) in TESTED_VERSIONS.items():
+        specifier = requirements[name].specifier
+        lower = [s.version for s in specifier if s.operator in (">=", "~=")]
+        assert lower == [oldest], f"{name}: pyproject's lower bound is {lower}, tested {oldest}"
+        assert specifier.contains(f"{newest}.0"), f"{name}: {specifier} excludes {newest}"
+    tensorflow = TESTED_VERSIONS["tensorflow"]
+    assert Version(tensorflow[0]) < Version(tensorflow[1]), "at least two TensorFlow minors"
+
+
+def test_environment_check_minimums_are_pyprojects_lower_bounds():
+    requirements = _requirements()
+    pip_names = {"skimage": "scikit-image", "PIL": "pillow"}
+    for module, minimum, _why in MINIMUM_VERSIONS:
+        specifier = requirements[pip_names.get(module, module)].specifier
+        lower = [Version(s.version) for s in specifier if s.operator in (">=", "~=")]
+        assert lower == [Version(minimum)], f"{module}: check says {minimum}, pyproject {specifier}"
+
+
+def test_the_tests_run_on_a_tested_python():
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert running in TESTED_PYTHONS, f"Python {running} runs the tests; add it to TESTED_PYTHONS"
+
+
+def test_readme_states_the_tested_range():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert supported_range() in readme, f"the README names the tested range: {supported_range()}"
 
 
 def test_import_has_no_side_effects():
@@ -99,7 +179,7 @@ def test_import_has_no_side_effects():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("target", ["lab", "test", "course", "slides", "bench"])
+@pytest.mark.parametrize("target", ["lab", "test", "test-oldest", "course", "slides", "bench"])
 def test_makefile_has_documented_targets(target):
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(rf"^{target}:", makefile, flags=re.M)
@@ -108,5 +188,5 @@ def test_makefile_has_documented_targets(target):
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"^make test$", ci, flags=re.M)
+    assert re.search(r"^make test\nmake test-oldest$", ci, flags=re.M)
     assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
