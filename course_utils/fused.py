@@ -89,9 +89,9 @@ def rotation_matrices(angle: tf.Tensor, height: Any, width: Any) -> tf.Tensor:
 
     Examples
     --------
-    >>> rotation_matrices(tf.constant([90.0]), 3, 3)[0].numpy().round(3)[:2]
+    >>> rotation_matrices(tf.constant([90.0]), 3, 3)[0].numpy().round(3)[:2] + 0.0
     array([[ 0., -1.,  2.],
-           [ 1.,  0., -0.]], dtype=float32)
+           [ 1.,  0.,  0.]], dtype=float32)
     """
     radians = tf.cast(angle, tf.float32) * (math.pi / 180.0)
     cos, sin = tf.cos(radians), tf.sin(radians)
