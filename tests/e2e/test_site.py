@@ -328,7 +328,7 @@ def test_search_finds_a_word_of_one_lesson(site, server, lessons, browser):
     page = _offline_page(browser, (server, "data:", "blob:"))
     page.goto(server + "index.html")
     page.locator("button.search-button-field").first.click()
-    box = page.locator(".search-button__wrapper input[name='q']")
+    box = page.locator("#pst-search-dialog input[name='q']")
     expect(box).to_be_visible()
     box.fill(word)
     box.press("Enter")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import html
 import json
 import os
 import re
@@ -60,7 +61,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
 #: descriptor 2 puts it in the import cell. Only these lines are dropped; any other stderr stays.
 CPP_STARTUP_LOG = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+\.cc:\d+\] .*)$"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+\.cc:\d+\] .*)$"
 )
 
 
@@ -257,6 +258,20 @@ def _links_cell(notebook: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(text)
 
 
+def _html_alt_texts(markup: str, heading: str) -> str:
+    """``<img>`` tags of an HTML output without alt text get "Image under <heading>"."""
+    alt = html.escape(f"Image under “{heading}”" if heading else "Image", quote=True)
+
+    def fix(match: re.Match) -> str:
+        tag = match.group(0)
+        if re.search(r"\balt\s*=\s*[\"']\s*[^\"'\s]", tag):
+            return tag
+        tag = re.sub(r"\salt\s*=\s*([\"'])\s*\1", "", tag)
+        return tag[:4] + f' alt="{alt}"' + tag[4:]
+
+    return re.sub(r"<img\b[^>]*>", fix, markup)
+
+
 def _alt_text(output: dict, heading: str) -> str:
     for mime in ("image/png", "image/jpeg", "image/svg+xml"):
         alt = str(output.get("metadata", {}).get(mime, {}).get("alt", "")).strip()
@@ -286,7 +301,8 @@ def prepare(nb: nbformat.NotebookNode, notebook: str) -> nbformat.NotebookNode:
     the Colab badge from the site (other remote images become their alt text),
     adds a Colab link and a download link under the title, and gives each cell
     with an image output an alt text (the output's own, else "Figure under
-    <heading>"). Other outputs are kept as they are, stderr included, so an error shows.
+    <heading>"), as every ``<img>`` in an HTML output that has none. Other outputs
+    are kept as they are, stderr included, so an error shows.
 
     Examples
     --------
@@ -320,6 +336,11 @@ def prepare(nb: nbformat.NotebookNode, notebook: str) -> nbformat.NotebookNode:
         lines = cell.source.splitlines()
         cell.source = "\n".join(line for line in lines if line.strip() != CHECK_MARKER)
         cell.outputs = [out for out in map(_without_startup_log, cell.get("outputs", [])) if out]
+        for out in cell.outputs:
+            if "text/html" in out.get("data", {}):
+                markup = out["data"]["text/html"]
+                markup = markup if isinstance(markup, str) else "".join(markup)
+                out["data"]["text/html"] = _html_alt_texts(markup, heading)
         images = [
             out
             for out in cell.get("outputs", [])
