@@ -233,7 +233,7 @@ class _CountingSeed(keras.random.SeedGenerator):
 
 
 def _flat_layers(augmenter: keras.layers.Layer) -> list[keras.layers.Layer]:
-    if isinstance(augmenter, keras.Sequential):
+    if isinstance(augmenter, (keras.Sequential, keras.layers.Pipeline)):
         return [leaf for layer in augmenter.layers for leaf in _flat_layers(layer)]
     return [augmenter]
 

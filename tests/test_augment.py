@@ -149,6 +149,17 @@ def test_seed_tensor_is_the_same_as_the_int_seed(image):
     np.testing.assert_array_equal(by_int.numpy(), by_tensor.numpy())
 
 
+def test_a_keras_pipeline_is_seeded_layer_by_layer_like_a_sequential(image):
+    layers = [keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.2)]
+    pipeline = keras.layers.Pipeline(layers)
+    sequential = keras.Sequential(layers)
+    batch = np.repeat(image[np.newaxis], 4, axis=0)
+    first = apply_augmenter(pipeline, batch, seed=3).numpy()
+    np.testing.assert_array_equal(first, apply_augmenter(pipeline, batch, seed=3).numpy())
+    np.testing.assert_array_equal(first, apply_augmenter(sequential, batch, seed=3).numpy())
+    assert not np.array_equal(first, apply_augmenter(pipeline, batch, seed=4).numpy())
+
+
 def test_without_seed_layers_use_their_own_state_and_none_augmenter_only_casts(image):
     batch = image[np.newaxis]
     out = apply_augmenter(make_augmenter(seed=1), batch)
