@@ -6,11 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 BENCH_STAMP := $(VENV)/.course-bench-installed
 SITE_STAMP := $(VENV)/.course-site-installed
+TEACH_STAMP := $(VENV)/.course-teach-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
 .PHONY: help install lab test lint unit notebooks variants e2e site course slides bench normalize clean
+.PHONY: assignments
 
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (NO_BROWSER=1 on servers)"
@@ -20,6 +22,7 @@ help:
 	@echo "make course  the same as make site"
 	@echo "make slides  write one offline reveal.js deck per lesson into build/slides/"
 	@echo "make bench   measure augmentation speed and memory into benchmarks/results.md"
+	@echo "make assignments  student notebooks and otter autograders into build/assignments/"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "The course needs Python 3.10 or newer; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.12 ...")'
@@ -47,7 +50,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
 
-unit: $(BENCH_STAMP)
+unit: $(BENCH_STAMP) $(TEACH_STAMP)
 	$(BIN)/python -m pytest tests -m "not e2e and not variants" --cov --cov-report=term --cov-fail-under=90
 
 # The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
@@ -116,6 +119,15 @@ $(SITE_STAMP): $(STAMP)
 # them there); a missing or stale one is executed first, offline, with static widgets.
 site: $(SITE_STAMP)
 	$(OFFLINE) COURSE_STATIC_WIDGETS=1 $(BIN)/python tools/site/build_site.py
+
+# The teach extra (otter-grader): for make assignments and the grading round trip of make test.
+$(TEACH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,teach]"
+	@touch $@
+
+# Student notebooks without solutions and an otter autograder for every lesson with exercises.
+assignments: $(TEACH_STAMP)
+	$(BIN)/python tools/make_assignments.py --output build/assignments
 
 course: site
 	@echo "make course builds the course website: open build/site/index.html"

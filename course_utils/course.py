@@ -310,6 +310,11 @@ LESSONS: tuple[Lesson, ...] = (
         "RandAugment, MixUp, CutMix and test-time augmentation, compared over three seeds.",
     ),
     Lesson(
+        "09_capstone.ipynb",
+        "Capstone",
+        "A graded project: a CNN with augmentation that recognises shapes in any pose.",
+    ),
+    Lesson(
         "10_quiz.ipynb",
         "Course quiz",
         "Review the whole course with questions and explained answers.",
