@@ -26,13 +26,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from course_utils.environment import REPO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# About 2 minutes on two idle cores; the limit only catches a hang.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _wheelhouse() -> Path:
@@ -66,14 +68,8 @@ def _lesson_imports() -> list[str]:
     statements: list[str] = []
     for path in NOTEBOOKS:
         for source in _code_cells(path):
-            # IPython magics (%pip, !ls) become `pass`, so that the cell parses as Python.
-            lines = [
-                line[: len(line) - len(line.lstrip())] + "pass"
-                if line.lstrip().startswith(("%", "!"))
-                else line
-                for line in source.splitlines()
-            ]
-            for node in ast.parse("\n".join(lines)).body:
+            # IPython's own transformer turns magics (%pip, !ls) into Python, as a kernel does.
+            for node in ast.parse(TransformerManager().transform_cell(source)).body:
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     statement = ast.unparse(node)
                     if statement not in statements:
