@@ -263,6 +263,14 @@ def _predict_shapes(answer: Any, report: Report) -> None:
         ok = isinstance(value, (tuple, list)) and len(value) == 2
         shape = _shape_of(value[0]) if ok else None
         params = value[1] if ok else None
+        if ok and isinstance(value[0], (int, np.integer)) and not isinstance(value[0], bool):
+            _need(
+                report,
+                False,
+                f"{name}: a shape is a tuple, even with one axis: ({value[0]},) with its comma; "
+                f"got {value[0]!r}",
+                "(2048,) is a tuple of one number; (2048) is just the number 2048.",
+            )
         if ok and isinstance(value[0], (tuple, list)) and value[0] and value[0][0] is None:
             _need(
                 report,
