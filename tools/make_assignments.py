@@ -318,11 +318,10 @@ def grade(autograder_zip: str | Path, submission: str | Path, timeout: float = 6
             tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
             return Graded(submission.name, None, None, error=" / ".join(tail), seconds=seconds)
         data = json.loads(results.read_text(encoding="utf-8"))
-    questions = {t["name"].split(" - ")[0]: t["score"] for t in data.get("tests", [])}
-    return Graded(
-        submission.name, float(data["score"]), float(sum(t["max_score"] for t in data["tests"])),
-        questions, seconds=seconds,
-    )
+    scored = [t for t in data.get("tests", []) if "score" in t]  # not the "Public Tests" summary
+    questions = {t["name"]: float(t["score"]) for t in sorted(scored, key=lambda t: t["name"])}
+    possible = float(sum(t["max_score"] for t in scored))
+    return Graded(submission.name, sum(questions.values()), possible, questions, seconds=seconds)
 
 
 def _kill_group(expired: subprocess.TimeoutExpired) -> None:

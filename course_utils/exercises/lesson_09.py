@@ -24,7 +24,7 @@ IMAGE_SIZE = 32
 N_TRAIN = 2000
 EPOCHS = 20
 #: Accuracy the trained model must reach on the check's own any-pose test set.
-THRESHOLD = 0.70
+THRESHOLD = 0.75
 #: The check's test set: TEST_IMAGES shapes in any pose, drawn with a seed of its own.
 TEST_IMAGES = 1000
 TEST_SEED = 909
@@ -41,7 +41,7 @@ N_TRAIN = {N_TRAIN}
 EPOCHS = {EPOCHS}
 BATCH_SIZE = 32
 keras.utils.set_random_seed(SEED)
-splits = load_dataset("shapes", image_size=IMAGE_SIZE, n_train=N_TRAIN, n_val=300, n_test=300,
+splits = load_dataset("shapes", image_size=IMAGE_SIZE, n_train=N_TRAIN, n_val=300, n_test=500,
                       test_rotation=180, seed=SEED)
 class_names = splits.class_names
 num_classes = len(class_names)
@@ -65,7 +65,7 @@ model = keras.Sequential(
     ]
 )
 model.compile(
-    optimizer=keras.optimizers.Adam(0.002),
+    optimizer=keras.optimizers.Adam(0.001),
     loss="sparse_categorical_crossentropy",
     metrics=["accuracy"],
 )
@@ -77,7 +77,6 @@ AUTOTUNE = tf.data.AUTOTUNE
 augment = keras.layers.Pipeline(
     [
         keras.layers.RandomRotation(0.5, seed=SEED),  # any pose: up to half a turn either way
-        keras.layers.RandomZoom(0.1, seed=SEED),
     ]
 )
 
