@@ -310,6 +310,11 @@ LESSONS: tuple[Lesson, ...] = (
         "RandAugment, MixUp, CutMix and test-time augmentation, compared over three seeds.",
     ),
     Lesson(
+        "08_scaling_up.ipynb",
+        "Scaling up",
+        "Photo-size input pipelines, one fused warp, and training on two devices and two workers.",
+    ),
+    Lesson(
         "09_capstone.ipynb",
         "Capstone",
         "A graded project: a CNN with augmentation that recognises shapes in any pose.",
