@@ -140,15 +140,17 @@ def _read(dataset: Any, report: Report, name: str, count: int) -> list[tuple]:
         return out["images"], out["labels"]
 
 
+    train_images, train_labels = splits.x_train.astype("float32"), one_hot(splits.y_train)
+    val_images, val_labels = splits.x_val.astype("float32"), one_hot(splits.y_val)
     mix_train_ds = (
-        tf.data.Dataset.from_tensor_slices((splits.x_train.astype("float32"), one_hot(splits.y_train)))
-        .shuffle(len(splits.x_train), seed=SEED)
+        tf.data.Dataset.from_tensor_slices((train_images, train_labels))
+        .shuffle(len(train_images), seed=SEED)
         .batch(32)
         .map(mix, num_parallel_calls=AUTOTUNE)  # after batch: partners come from the batch
         .prefetch(AUTOTUNE)
     )
     mix_val_ds = (
-        tf.data.Dataset.from_tensor_slices((splits.x_val.astype("float32"), one_hot(splits.y_val)))
+        tf.data.Dataset.from_tensor_slices((val_images, val_labels))
         .batch(32)
         .prefetch(AUTOTUNE)
     )
@@ -178,7 +180,8 @@ def _read(dataset: Any, report: Report, name: str, count: int) -> list[tuple]:
                 out = mixup({"images": images, "labels": labels}, training=True)
                 return out["images"], out["labels"]
             mix_train_ds = (
-                tf.data.Dataset.from_tensor_slices((splits.x_train.astype("float32"), splits.y_train))
+                tf.data.Dataset.from_tensor_slices(
+                    (splits.x_train.astype("float32"), splits.y_train))
                 .shuffle(96, seed=SEED).batch(32).map(mix)
             )
             mix_val_ds = tf.data.Dataset.from_tensor_slices(
@@ -240,8 +243,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
         _need(
             report,
             images.shape.rank == 4,
-            f"{name}: elements must be batches of images (batch, H, W, C); got images "
-            f"{images}",
+            f"{name}: elements must be batches of images (batch, H, W, C); got images {images}",
             "Call .batch(32) so that each element is a batch.",
         )
         rank = labels.shape.rank if isinstance(labels, tf.TensorSpec) else None
@@ -306,8 +308,8 @@ def _mixup_chain(answer: Any, report: Report) -> None:
     _need(
         report,
         bool(mixed.any()),
-        f"mix_train_ds: every training label is still one-hot in {len(train_labels)} images, "
-        "so nothing mixed the labels, while MixUp blends the images; got only one-hot rows",
+        f"mix_train_ds: every training label is still one-hot ({len(train_labels)} images "
+        "read): nothing mixed the labels; got only one-hot rows",
         "Called on images alone, MixUp mixes pixels and cannot touch the labels; and before "
         ".batch() it has no partner to mix with. Call it after batch, on a dict of images "
         "and labels.",
@@ -322,7 +324,8 @@ def _mixup_chain(answer: Any, report: Report) -> None:
             report,
             False,
             f"mix_val_ds has mixed labels: {int((~clean).sum())} of {len(val_labels)} rows are "
-            f"not one-hot; got for instance {np.round(val_labels[~clean][0], 2).tolist()}",
+            "not one-hot; got rows whose largest class weight is as low as "
+            f"{val_labels.max(axis=1).min():.3f}",
             "Validation is measured on real images with their true classes: leave the mixing "
             "layer out of the validation chain.",
         )
@@ -352,8 +355,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
         bool(np.isfinite(train_loss) and np.isfinite(val_loss)),
         "a model compiled with loss='categorical_crossentropy' trains on mix_train_ds and "
         "evaluates on mix_val_ds",
-        f"the loss is not a finite number; got train loss {train_loss}, validation loss "
-        f"{val_loss}",
+        f"the loss is not a finite number; got train loss {train_loss}, validation loss {val_loss}",
         "Images on the 0-255 scale and label rows that add up to 1 give a finite loss.",
     )
 
@@ -436,7 +438,7 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
         report,
         answer is not RandAugment,
         "answer is the class RandAugment itself, not a layer; got the class "
-        f"{describe(answer)}",
+        "keras.layers.RandAugment",
         "Call the class with the task's knobs to make a layer: keras.layers.RandAugment(...).",
     )
     inner = getattr(answer, "layers", None)
@@ -772,7 +774,7 @@ def _tta_predict(answer: Any, report: Report) -> None:
             "layers do nothing: call augment(images, training=True) yourself, before predict.",
         )
     got = _as_probabilities(report, what, got, shape)
-    predictions = np.stack([np.asarray(model.predict(d, verbose=0), "float64") for d in draws])
+    predictions = np.stack([np.asarray(model(d, training=False), "float64") for d in draws])
     sums = got.sum(axis=1)
     if np.allclose(sums, len(draws), atol=1e-3) and len(draws) > 1:
         _need(
@@ -805,11 +807,9 @@ def _tta_predict(answer: Any, report: Report) -> None:
                 else "the result comes from one draw"
             )
             + f"; got 1 draw for n = {_TTA_N}",
-            "Each of the n predictions needs a draw of its own: call the augmenter inside the "
-            "loop."
+            "Each of the n predictions needs a draw of its own: call the augmenter inside the loop."
             if repeated
-            else "Make n draws and average their predictions; n is the number of augmented "
-            "copies.",
+            else "Make n draws and average their predictions; n is the number of augmented copies.",
         )
     _need(
         report,
@@ -825,8 +825,7 @@ def _tta_predict(answer: Any, report: Report) -> None:
         f"{what} must be the mean of the {_TTA_N} draws' probabilities, "
         f"{np.round(mean[0], 3).tolist()} for the first image; got "
         f"{np.round(got[0], 3).tolist()}",
-        "Predict each augmented copy with the model and average the probabilities over the "
-        "draws.",
+        "Predict each augmented copy with the model and average the probabilities over the draws.",
     )
     report.passed.append(
         f"{what}: {_TTA_N} draws in training mode, averaged; each row adds up to 1"
@@ -1032,7 +1031,8 @@ def _comparison(accuracies: dict[str, dict[str, list[float]]]) -> Any:
             """
             def overlap(records, a, b, test, interval="range"):
                 def bounds(setup):
-                    values = np.array([r[f"accuracy[{test}]"] for r in records if r["setup"] == setup])
+                    column = f"accuracy[{test}]"
+                    values = np.array([r[column] for r in records if r["setup"] == setup])
                     if interval == "range":
                         return values.min(), values.max()
                     return values.mean() - values.std(), values.mean() + values.std()
