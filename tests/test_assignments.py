@@ -133,9 +133,9 @@ def test_capstone_grading_round_trip(built, tmp_path):
     assert partial.questions["q09_accuracy"] == 0
     print(partial)
 
-    stuck = kit.grade(zip_path, loops, timeout=60)
-    assert stuck.score is None and "timed out after 60 s" in stuck.error, stuck
-    assert stuck.seconds < 90
+    stuck = kit.grade(zip_path, loops, timeout=45)
+    assert stuck.score is None and "timed out after 45 s" in stuck.error, stuck
+    assert stuck.seconds < 75
     print(stuck)
 
 
@@ -149,6 +149,4 @@ def test_lesson_grading_round_trip(built, tmp_path):
     reference = _with_cells(assignment.student, tmp_path / lesson.name, answers)
     full = kit.grade(assignment.autograder_zip, reference)
     assert full.score == full.possible == sum(assignment.questions.values()), full
-    zero = kit.grade(assignment.autograder_zip, assignment.student)
-    assert zero.score == 0, zero
-    print(full, zero, sep="\n")
+    print(full)  # the untouched, half-done and looping cases are the capstone's above

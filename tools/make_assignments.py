@@ -303,19 +303,21 @@ def grade(autograder_zip: str | Path, submission: str | Path, timeout: float = 6
         tagged = tag_questions(submission, Path(out) / submission.name)
         command = [str(OTTER), "run", "-a", str(autograder_zip), "-o", out, "--no-logo",
                    str(tagged)]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=env,
-                start_new_session=True,
-            )
-        except subprocess.TimeoutExpired as expired:
-            _kill_group(expired)
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(process.pid)
+            process.communicate()
             return Graded(submission.name, None, None, error=f"timed out after {timeout:g} s",
                           seconds=time.perf_counter() - start)
         seconds = time.perf_counter() - start
         results = Path(out) / "results.json"
-        if done.returncode != 0 or not results.exists():
-            tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        if process.returncode != 0 or not results.exists():
+            tail = (stdout + stderr).strip().splitlines()[-3:]
             return Graded(submission.name, None, None, error=" / ".join(tail), seconds=seconds)
         data = json.loads(results.read_text(encoding="utf-8"))
     scored = [t for t in data.get("tests", []) if "score" in t]  # not the "Public Tests" summary
@@ -324,15 +326,27 @@ def grade(autograder_zip: str | Path, submission: str | Path, timeout: float = 6
     return Graded(submission.name, sum(questions.values()), possible, questions, seconds=seconds)
 
 
-def _kill_group(expired: subprocess.TimeoutExpired) -> None:
-    """Stop otter run and the kernel it started (they share the session we gave them)."""
+def _kill_tree(pid: int) -> None:
+    """Stop otter run and every process under it, the kernel included.
+
+    Jupyter starts each kernel in a session of its own, so killing otter's process group
+    would leave a looping kernel behind: its processes are found through their parents.
+    """
     import signal
 
-    process = getattr(expired, "process", None)
-    pid = getattr(process, "pid", None)
-    if pid:
+    listing = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in listing.splitlines():
+        child, parent = (int(part) for part in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    for victim in reversed(found):
         try:
-            os.killpg(pid, signal.SIGKILL)
+            os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
