@@ -33,7 +33,7 @@ from course_utils.environment import REPO_URL
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-# About 2 minutes on two idle cores; the limit only catches a hang.
+# About a minute of CPU time (pip and unpacking TensorFlow); the limit only catches a hang.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
