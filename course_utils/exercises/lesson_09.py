@@ -121,7 +121,7 @@ def _as_model(answer: Any, report: Report, what: str) -> Any:
         f"answer must be {what}, a keras.Model; got {describe(answer)}",
         "Build the model with keras.Sequential([...]) and assign the model itself to answer.",
     )
-    shape = tuple(answer.input_shape) if hasattr(answer, "input_shape") else None
+    shape = _shape(answer, "input_shape")
     report.require(
         shape == (None, IMAGE_SIZE, IMAGE_SIZE, 3),
         f"it takes batches of {IMAGE_SIZE}x{IMAGE_SIZE}x3 images",
@@ -130,6 +130,14 @@ def _as_model(answer: Any, report: Report, what: str) -> Any:
         "Start the model with keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3)).",
     )
     return answer
+
+
+def _shape(model: Any, name: str) -> tuple | None:
+    """``model.input_shape`` or ``model.output_shape``; None for a model not built yet."""
+    try:
+        return tuple(getattr(model, name))
+    except Exception:  # an unbuilt or subclassed model has no shape to show yet
+        return None
 
 
 def _probe_images(n: int = 8) -> np.ndarray:
@@ -199,7 +207,7 @@ def _model(answer: Any, report: Report) -> None:
         "A CNN learns local patterns with keras.layers.Conv2D (and pooling) before the Dense "
         "layers.",
     )
-    outputs = model.output_shape
+    outputs = _shape(model, "output_shape")
     report.require(
         isinstance(outputs, tuple) and len(outputs) == 2 and (outputs[-1] or 0) >= 2,
         f"it outputs {outputs[-1]} numbers per image, one per class",
@@ -403,7 +411,8 @@ def _any_pose_test() -> tuple[np.ndarray, np.ndarray]:
 )
 def _accuracy(answer: Any, report: Report) -> None:
     model = _as_model(answer, report, "your trained model")
-    classes = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
+    outputs = _shape(model, "output_shape")
+    classes = outputs[-1] if outputs else None
     report.require(
         classes == 10,
         "it outputs the 10 classes of the shapes",
