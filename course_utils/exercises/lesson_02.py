@@ -9,6 +9,13 @@ import numpy as np
 from course_utils._validation import describe
 from course_utils.exercises._core import Report, exercise
 
+
+def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
+    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
+    if not ok:
+        report.require(False, "", wrong, hint)
+
+
 _SETUP = """
 import keras
 import numpy as np
@@ -66,9 +73,9 @@ def _augmenter_layers(value: Any, name: str, report: Report) -> list[Any]:
     import keras
 
     is_container = isinstance(value, (list, tuple, keras.layers.Pipeline, keras.Model))
-    report.require(
+    _need(
+        report,
         is_container,
-        f"{name} is a list or container of layers",
         f"{name} must be a list of Keras layers, a keras.layers.Pipeline or a keras.Sequential; "
         f"got {describe(value)}",
         _CONTAINER_HINT,
@@ -76,22 +83,22 @@ def _augmenter_layers(value: Any, name: str, report: Report) -> list[Any]:
     layers = _flat_layers(value)
     for layer in layers:
         if isinstance(layer, type):
-            report.require(
+            _need(
+                report,
                 False,
-                "",
                 f"{name}: got the class {layer.__name__}, not a layer; create one with "
                 f"{layer.__name__}(...) and its factor",
                 "A class is the recipe; calling it with its settings makes the layer.",
             )
-        report.require(
+        _need(
+            report,
             isinstance(layer, keras.layers.Layer),
-            "",
             f"{name}: every item must be a Keras layer; got {describe(layer)}",
             _CONTAINER_HINT,
         )
     report.require(
         bool(layers),
-        f"{name} holds {len(layers)} layer(s)",
+        f"{name}: {len(layers)} layer{'s' if len(layers) > 1 else ''}",
         f"{name} must hold at least one augmentation layer; got {describe(value)}",
         "Augmentation needs at least one random layer; choose those that keep the label true.",
     )

@@ -14,6 +14,13 @@ import numpy as np
 from course_utils._validation import describe
 from course_utils.exercises._core import Report, exercise
 
+
+def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
+    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
+    if not ok:
+        report.require(False, "", wrong, hint)
+
+
 _SETUP = """
 import keras
 import numpy as np
@@ -143,23 +150,23 @@ def _evaluate(answer: Any, report: Report) -> None:
                 )
             else:
                 wrong_type = f"evaluate must return one number, the accuracy; got {describe(value)}"
-            report.require(
+            _need(
+                report,
                 False,
-                "",
                 wrong_type,
                 "The accuracy is one float: the share of the labels the model gets right.",
             )
         results.append(number)
     report.expect(True, f"evaluate returns a number ({results[0]:.4g})", "")
-    report.require(
+    _need(
+        report,
         0 <= results[0] <= 1 or 1 < results[0] <= 100,
-        "",
         f"evaluate must return an accuracy from 0 to 1; got {results[0]:.4g}",
         "Accuracy counts the right answers and divides by the number of images.",
     )
-    report.require(
+    _need(
+        report,
         results[0] <= 1,
-        "",
         f"evaluate returned {results[0]:.4g}: an accuracy here is a fraction from 0 to 1, not "
         f"a percentage; got {results[0]:.4g} for {expected:.2f}",
         "Keras reports accuracy as a fraction; drop the factor of 100.",
@@ -188,6 +195,7 @@ def _evaluate(answer: Any, report: Report) -> None:
 # 03.streaming
 
 _N_STREAM, _BATCH = 72, 32
+_MAX_BATCHES = 100  # a pass is read up to here: enough for ten stored copies, never forever
 
 
 class _RecordingAugmenter:
@@ -216,13 +224,13 @@ def _stream_pass(dataset: Any, report: Report, which: str) -> dict[int, np.ndarr
     def read():
         return [
             (np.asarray(images), np.asarray(labels))
-            for images, labels in dataset.as_numpy_iterator()
+            for images, labels in dataset.take(_MAX_BATCHES).as_numpy_iterator()
         ]
 
     batches = report.attempt(f"Reading the {which} pass", read)
-    report.require(
+    _need(
+        report,
         bool(batches),
-        "",
         f"the {which} pass yields no batch; got an empty dataset",
         "Start from tf.data.Dataset.from_tensor_slices((images, labels)).",
     )
@@ -343,6 +351,13 @@ def _streaming(answer: Any, report: Report) -> None:
         f"the dataset must yield (images, labels) batches of shape (batch, H, W, C); got "
         f"elements {spec}",
         "Slice (images, labels) together and batch them; the map returns both.",
+    )
+    _need(
+        report,
+        int(dataset.cardinality()) != int(tf.data.INFINITE_CARDINALITY),
+        "the dataset repeats forever (repeat()); got an endless pass: a pass must end, "
+        "because fit counts the epochs itself",
+        "Leave repeat() out: fit(dataset, epochs=K) makes K passes by itself.",
     )
     stored = list(augment.eager_calls)
     copies = len(stored)
@@ -558,9 +573,9 @@ def _hash_folder(answer: Any, report: Report) -> None:
             "Build the dict with a comprehension over the files of the folder.",
         )
         odd = [key for key in result if _key(key) is None]
-        report.require(
+        _need(
+            report,
             not odd,
-            "",
             f"the keys must be paths as text, such as 'cat/cat_000.png'; got "
             f"{describe(odd[0]) if odd else ''}",
             "str(path.relative_to(folder)) or path.relative_to(folder).as_posix() is a key.",
@@ -577,7 +592,7 @@ def _hash_folder(answer: Any, report: Report) -> None:
         )
         missing = sorted(set(expected) - set(keys))
         nested = [name for name in missing if "/" in name]
-        if nested and len(nested) == len([n for n in expected if "/" in n]):
+        if missing and nested == missing:  # every file at the top was found
             report.expect(
                 False,
                 "",
@@ -606,18 +621,18 @@ def _hash_folder(answer: Any, report: Report) -> None:
         common = sorted(set(keys) & set(expected))
         values = [keys[name] for name in common]
         not_text = [value for value in values if not isinstance(value, str)]
-        report.require(
+        _need(
+            report,
             not not_text,
-            "",
             f"each value must be the SHA-256 as a hexadecimal string; got "
             f"{describe(not_text[0]) if not_text else ''}",
             "hexdigest() gives the text form; digest() gives raw bytes.",
         )
         lengths = {len(value) for value in values}
         if lengths == {32}:
-            report.require(
+            _need(
+                report,
                 False,
-                "",
                 "the digests have 32 hexadecimal characters: that is MD5; a SHA-256 has 64; "
                 f"got {values[0]!r}",
                 "Use hashlib.sha256, the hash the lesson records.",
