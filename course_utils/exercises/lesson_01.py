@@ -34,21 +34,27 @@ def _batches(dataset: Any, report: Report, name: str, count: int = 3) -> list:
     return report.attempt(f"Reading batches from {name}", take)
 
 
-def _as_pair(answer: Any, report: Report) -> tuple[Any, Any]:
+def _as_pair(
+    answer: Any,
+    report: Report,
+    names: tuple[str, str] = ("train_ds", "val_ds"),
+    start: str = "Start from tf.data.Dataset.from_tensor_slices((images, labels)).",
+) -> tuple[Any, Any]:
     import tensorflow as tf
 
     report.require(
         isinstance(answer, (tuple, list)) and len(answer) == 2,
-        "answer is a pair (train_ds, val_ds)",
-        f"answer must be a pair (train_ds, val_ds) of tf.data.Dataset; got {describe(answer)}",
-        "Put both pipelines in a tuple: answer = (train_ds, val_ds).",
+        f"answer is a pair ({names[0]}, {names[1]})",
+        f"answer must be a pair ({names[0]}, {names[1]}) of tf.data.Dataset; got "
+        f"{describe(answer)}",
+        f"Put both datasets in a tuple: answer = ({names[0]}, {names[1]}).",
     )
-    for name, value in zip(("train_ds", "val_ds"), answer, strict=True):
+    for name, value in zip(names, answer, strict=True):
         report.require(
             isinstance(value, tf.data.Dataset),
             f"{name} is a tf.data.Dataset",
             f"{name} must be a tf.data.Dataset; got {describe(value)}",
-            "Start from tf.data.Dataset.from_tensor_slices((images, labels)).",
+            start,
         )
         spec = value.element_spec
         report.require(
@@ -334,7 +340,12 @@ def _folder_split(answer: Any, report: Report) -> None:
 
     from PIL import Image
 
-    train, val = _as_pair(answer, report)
+    train, val = _as_pair(
+        answer,
+        report,
+        ("train_files", "val_files"),
+        "Read the folder with keras.utils.image_dataset_from_directory(folder, ...).",
+    )
     train_paths = _file_split(train, "train_files", report)
     val_paths = _file_split(val, "val_files", report)
     roots = {Path(p).parent.parent for p in train_paths + val_paths}

@@ -199,13 +199,23 @@ def _early_stopping(answer: Any, report: Report) -> None:
         f"stopped: got all {ran} of {_ES_EPOCHS} epochs",
         "It stops once its monitored value has not improved for patience epochs.",
     )
+    if answer.restore_best_weights:
+        wrong = (
+            f"after fit the model holds weights with validation loss {after:.3f}, not the best "
+            f"epoch's {val_loss[best]:.3f} (epoch {best + 1}): it put back the best epoch of "
+            f"{answer.monitor!r}; got monitor={answer.monitor!r}"
+        )
+    else:
+        wrong = (
+            f"after fit the model holds the weights of the last epoch, not the best one: "
+            f"validation loss {after:.3f}, the best epoch {best + 1} had {val_loss[best]:.3f}; "
+            "got restore_best_weights=False"
+        )
     report.expect(
         abs(after - val_loss[best]) <= 1e-4 * max(1.0, abs(val_loss[best])),
         f"after fit the model holds the best epoch's weights (epoch {best + 1}, validation "
         f"loss {val_loss[best]:.3f})",
-        f"after fit the model holds the weights of the last epoch, not the best one: "
-        f"validation loss {after:.3f}, the best epoch {best + 1} had {val_loss[best]:.3f}; "
-        f"got restore_best_weights={answer.restore_best_weights!r}",
+        wrong,
         "EarlyStopping only puts the best weights back when asked to: look at its "
         "restore_best_weights argument.",
     )
@@ -432,3 +442,227 @@ def _overfit_epoch(answer: Any, report: Report) -> None:
         else:
             detail = f"{seen} (expected {shown}); got {got}"
         _need(report, False, f"{what}: {detail}", hint)
+
+
+# ---------------------------------------------------------------------------
+# 05.regularize
+
+#: The check's own data: three of the shapes, upright for training, in any pose for validation.
+_REG_CLASSES = ("triangle", "crescent", "cross")
+_REG_SIZE = 16
+_REG_TRAIN, _REG_VAL = 240, 180
+_REG_EPOCHS, _REG_BATCH = 16, 8
+_REG_SEED = 0
+#: The target. Measured over seeds 0-3 with this budget: the reference solution (turns of up
+#: to half a turn, Dropout 0.3) reaches 0.83-0.86, the same CNN with turns and no Dropout
+#: 0.85-0.91, the lesson's plain CNN 0.45-0.49.
+_REG_TARGET = 0.70
+_REG_MAX_WEIGHTS = 1_000_000
+
+
+def _reg_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from course_utils._shapes import SHAPE_CLASSES
+    from course_utils.data import make_shapes
+
+    keep = [SHAPE_CLASSES.index(name) for name in _REG_CLASSES]
+
+    def draw(n, seed, rotation):
+        x, y = make_shapes(n * 4, image_size=_REG_SIZE, seed=seed, max_rotation=rotation)
+        chosen = np.flatnonzero(np.isin(y, keep))[:n]
+        return x[chosen], np.searchsorted(keep, y[chosen]).astype("int64")
+
+    x_train, y_train = draw(_REG_TRAIN, 11, 15.0)  # upright, within +/-15 degrees
+    x_val, y_val = draw(_REG_VAL, 12, 180.0)  # any pose
+    return x_train, y_train, x_val, y_val
+
+
+def _reg_fit(model: Any, seed: int = _REG_SEED) -> tuple[float, float]:
+    """Train ``model`` on the check's data with its fixed budget; (val accuracy, train accuracy)."""
+    import keras
+
+    x_train, y_train, x_val, y_val = _reg_data()
+    keras.utils.set_random_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = model.fit(
+            x_train,
+            y_train,
+            epochs=_REG_EPOCHS,
+            batch_size=_REG_BATCH,
+            verbose=0,
+        )
+        probabilities = np.asarray(model.predict(x_val, batch_size=64, verbose=0))
+    accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == y_val))
+    return accuracy, float(history.history.get("accuracy", [float("nan")])[-1])
+
+
+def _all_layers(model: Any) -> list[Any]:
+    """Every layer of the model, also those inside nested models and Pipelines."""
+    found, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+    return found
+
+
+_REG_BODY = """
+        keras.layers.Rescaling(1 / 255),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),"""
+
+
+def _reg_wrong(extra: str, dropout: bool = True, compiled: bool = True, units: str = "") -> str:
+    tail = "keras.layers.Dropout(0.3)," if dropout else ""
+    body = _REG_BODY
+    compile_line = (
+        'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", '
+        'metrics=["accuracy"])'
+        if compiled
+        else ""
+    )
+    return (
+        "def build_model(input_shape, num_classes):\n"
+        "    model = keras.Sequential([\n"
+        f"        keras.Input(input_shape),\n        {extra}{body}\n"
+        f"        {tail} keras.layers.Dense({units or 'num_classes'}, activation='softmax')])\n"
+        f"    {compile_line}\n"
+        "    return model\n"
+        "answer = build_model\n"
+    )
+
+
+@exercise(
+    "05.regularize",
+    title="Reach a validation accuracy in a fixed budget",
+    minutes=10,
+    task=(
+        f"Write build_model(input_shape, num_classes) that returns a compiled Keras CNN; the "
+        f"check trains it for {_REG_EPOCHS} epochs on {_REG_TRAIN} upright shapes of "
+        f"{len(_REG_CLASSES)} classes and measures it on shapes in any pose: reach a "
+        f"validation accuracy of at least {_REG_TARGET:.2f} with label-safe augmentation "
+        "(Dropout is welcome); answer = build_model."
+    ),
+    hints=(
+        "The validation shapes stand in any pose, the training shapes stand upright: the "
+        "model has to learn poses it is never shown, unless augmentation shows them.",
+        "Random layers at the start of the model only act in fit, so validation and predict "
+        "see the images as they are. Which of them keep every label true for these shapes?",
+        "A turn keeps a triangle a triangle at any angle; a mirror image of a chiral shape is "
+        "another shape. RandomRotation's factor is a fraction of a full turn.",
+    ),
+    setup=_SETUP,
+    solution="""
+    def build_model(input_shape, num_classes):
+        model = keras.Sequential(
+            [
+                keras.Input(input_shape),
+                keras.layers.RandomRotation(0.5),  # any pose: up to half a turn either way
+                keras.layers.Rescaling(1 / 255),
+                keras.layers.Conv2D(32, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Conv2D(64, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dropout(0.3),  # active in fit only
+                keras.layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        return model
+
+
+    answer = build_model
+    """,
+    wrong=(
+        (_reg_wrong("", dropout=False), "below the target"),
+        (_reg_wrong("keras.layers.RandomFlip(),"), "RandomFlip"),
+        (_reg_wrong("keras.layers.RandomRotation(0.5),", compiled=False), "is not compiled"),
+        (_reg_wrong("keras.layers.RandomRotation(0.5),", units="10"), "10 class scores"),
+    ),
+)
+def _regularize(answer: Any, report: Report) -> None:
+    import keras
+
+    _need(
+        report,
+        callable(answer) and not isinstance(answer, type),
+        "answer must be your function build_model(input_shape, num_classes); got "
+        f"{describe(answer)}",
+        "Define the function with def, then answer = build_model (no parentheses).",
+    )
+    shape, classes = (_REG_SIZE, _REG_SIZE, 3), len(_REG_CLASSES)
+    keras.utils.set_random_seed(_REG_SEED)
+    model = report.attempt(
+        f"build_model({shape}, {classes})",
+        lambda: answer(shape, classes),
+        "build_model receives the input shape and the number of classes; build with them.",
+    )
+    _need(
+        report,
+        isinstance(model, keras.Model),
+        f"build_model must return a Keras model; got {describe(model)}",
+        "End build_model with return model.",
+    )
+    _need(
+        report,
+        getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None,
+        f"the model {model.name!r} is not compiled: fit needs its optimizer and loss; got an "
+        "uncompiled model",
+        "Call model.compile(optimizer=..., loss=..., metrics=[...]) inside build_model.",
+    )
+    scores = report.attempt(
+        f"Calling the model on a batch of shape (2, {_REG_SIZE}, {_REG_SIZE}, 3)",
+        lambda: np.asarray(model(np.zeros((2, *shape), "float32"), training=False)),
+        "Build the model for input_shape: keras.Input(input_shape).",
+    )
+    _need(
+        report,
+        scores.shape == (2, classes),
+        f"the model must output {classes} class scores per image (num_classes); got "
+        f"{scores.shape[-1] if scores.ndim else scores.shape} class scores, output shape "
+        f"{scores.shape}",
+        "The last Dense layer has num_classes units, one per class.",
+    )
+    weights = model.count_params()
+    _need(
+        report,
+        weights <= _REG_MAX_WEIGHTS,
+        f"the model has {weights:,} weights; the check trains models of at most "
+        f"{_REG_MAX_WEIGHTS:,}; got a larger one",
+        "A small CNN is enough here: two convolution blocks and one Dense layer.",
+    )
+    report.passed.append(f"a compiled model: {classes} class scores, {weights:,} weights")
+    kinds = {type(layer).__name__ for layer in _all_layers(model)}
+    flips = "RandomFlip" in kinds
+    report.expect(
+        not flips,
+        "no flips: every augmented shape keeps its label",
+        "RandomFlip mirrors a shape, and a mirror image of a chiral shape is another shape "
+        "(the lesson's backwards L): not label-safe; got a RandomFlip layer",
+        "Keep only augmentations that cannot change the class: turns, light and contrast.",
+    )
+    accuracy, train_accuracy = report.attempt(
+        f"Training your model for {_REG_EPOCHS} epochs", lambda: _reg_fit(model)
+    )
+    turns = "RandomRotation" in kinds
+    report.expect(
+        accuracy >= _REG_TARGET,
+        f"validation accuracy {accuracy:.2f} after {_REG_EPOCHS} epochs (target "
+        f"{_REG_TARGET:.2f}; training accuracy {train_accuracy:.2f})",
+        f"validation accuracy {accuracy:.2f} after {_REG_EPOCHS} epochs is below the target "
+        f"{_REG_TARGET:.2f} (training accuracy {train_accuracy:.2f}); got "
+        + ("a model without random turns" if not turns else "a model that does not reach it"),
+        "The validation shapes stand in poses that the training shapes never show: "
+        "augmentation can show them."
+        if not turns
+        else "Turns of up to half a turn either way cover every pose; Dropout between the "
+        "last two Dense layers.",
+    )
