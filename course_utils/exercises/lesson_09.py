@@ -407,6 +407,12 @@ def _any_pose_test() -> tuple[np.ndarray, np.ndarray]:
             "model.fit(train_ds.take(2), epochs=1, shuffle=False, verbose=0)\nanswer = model\n",
             "below the threshold",
         ),
+        (
+            "model.fit(train_ds.take(2), epochs=EPOCHS, shuffle=False, verbose=0)\n"
+            "model.fit(train_ds.take(2), epochs=EPOCHS, shuffle=False, verbose=0)\n"
+            "answer = model\n",
+            "fit was called more than once",
+        ),
     ),
 )
 def _accuracy(answer: Any, report: Report) -> None:
@@ -445,6 +451,19 @@ def _accuracy(answer: Any, report: Report) -> None:
         f"({limit} steps): over the budget",
         f"The budget is {N_TRAIN} training images per epoch: do not repeat them in one epoch.",
     )
+    optimizer = getattr(model, "optimizer", None)
+    iterations = getattr(optimizer, "iterations", None)
+    updates = int(np.asarray(iterations)) if iterations is not None else 0
+    allowed = EPOCHS * int(steps) if steps else None
+    if budget_ok and allowed is not None:  # one fit within the epochs; were there others?
+        report.expect(
+            updates <= allowed,
+            f"the optimizer made {updates} weight updates, within the budget",
+            f"the optimizer made {updates} weight updates, more than {EPOCHS} epochs of {steps} "
+            f"steps ({allowed}): fit was called more than once, over the budget",
+            "model.history only shows the last fit; the weights remember every call. Build "
+            "and compile the model again, then train it with one fit.",
+        )
     x_test, y_test = _any_pose_test()
     predicted = report.attempt(
         "Predicting the test images with your model",
