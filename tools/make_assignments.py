@@ -75,7 +75,7 @@ def _raw(text: str) -> nbformat.NotebookNode:
 
 
 def _config(name: str) -> str:
-    requirements = {
+    config = {
         "name": name,
         "requirements": "requirements.txt",
         "init_cell": False,  # the student notebook stays the lesson: no otter cells in it
@@ -87,7 +87,7 @@ def _config(name: str) -> str:
         "generate": {"pdf": False, "show_stdout": True, "show_hidden": True},
     }
     return "# ASSIGNMENT CONFIG\n" + "\n".join(
-        f"{key}: {json.dumps(value)}" for key, value in requirements.items()
+        f"{key}: {json.dumps(value)}" for key, value in config.items()
     )
 
 
