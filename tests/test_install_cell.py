@@ -64,12 +64,18 @@ def _install_commands() -> set[str]:
 
 
 def _lesson_imports() -> list[str]:
-    """Every top-level import statement of every lesson, once each, in order."""
+    """Every import statement of every lesson (also inside ``with quiet_startup():``), once each."""
     statements: list[str] = []
     for path in NOTEBOOKS:
         for source in _code_cells(path):
             # IPython's own transformer turns magics (%pip, !ls) into Python, as a kernel does.
-            for node in ast.parse(TransformerManager().transform_cell(source)).body:
+            tree = ast.parse(TransformerManager().transform_cell(source))
+            nodes = [
+                inner
+                for node in tree.body
+                for inner in (node.body if isinstance(node, ast.With) else [node])
+            ]
+            for node in nodes:
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     statement = ast.unparse(node)
                     if statement not in statements:

@@ -192,7 +192,7 @@ def test_load_quiz_from_a_file(tmp_path):
 
 def test_load_quiz_unknown_lesson():
     with pytest.raises(ValueError, match="lesson must be one of"):
-        load_quiz("09")
+        load_quiz("99")
 
 
 def test_load_quiz_wrong_type():
