@@ -76,7 +76,8 @@ e2e: install site
 test: lint unit notebooks variants e2e
 
 # The oldest TensorFlow, Keras and NumPy the course supports (constraints-oldest.txt), in a
-# separate .venv-oldest: the unit tests (among them the Colab install cell's) and every lesson
+# separate .venv-oldest: the unit tests (all but those marked slow, the grading round trip and
+# the benchmark's quick run, to keep CI short), the Colab install cell's test and every lesson
 # run there too. Its wheels are downloaded once into .venv-oldest/wheelhouse, and everything is
 # installed from there offline, so that the install-cell test builds fresh environments quickly.
 OLDEST_VENV ?= .venv-oldest
@@ -102,7 +103,9 @@ $(OLDEST_STAMP): pyproject.toml constraints-oldest.txt | $(OLDEST_BIN)/python
 # the course site is built from (build/executed/, the newest versions') are put back afterwards.
 test-oldest: $(OLDEST_STAMP)
 	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest tests \
-		-m "not e2e and not variants" -p no:cov
+		-m "not e2e and not variants and not slow" -p no:cov
+	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest \
+		tests/test_install_cell.py -p no:cov
 	@rm -rf build/executed-newest; if [ -d build/executed ]; then mv build/executed build/executed-newest; fi
 	$(OFFLINE) COURSE_STATIC_WIDGETS=1 PYTHONPATH=tools $(OLDEST_BIN)/python -m pytest --nbval-lax \
 		--nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg \
