@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from course_utils._validation import describe
@@ -83,6 +86,131 @@ def html_table(
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+@dataclass(frozen=True)
+class Table:
+    """A small table with plain-text, Markdown and HTML renderings.
+
+    Every table the course prints (layer tables, traces, split counts, quiz
+    results) is one of these, so it reads the same in a terminal
+    (``str(table)``), in a Markdown cell (:meth:`markdown`) and in Jupyter
+    (``_repr_html_``).
+
+    Parameters
+    ----------
+    headers : sequence of str
+        Column names.
+    rows : sequence of sequences
+        One sequence per row, as long as ``headers``; cells are turned into text.
+    caption : str, optional
+        Shown above the HTML table.
+    raw_columns : sequence of int, optional
+        Columns whose cells are already HTML (images, links): not escaped.
+
+    Examples
+    --------
+    >>> table = Table(["layer", "output"], [["conv", "62x62x32"], ["pool", "31x31x32"]])
+    >>> print(table)
+    layer  output
+    -----  --------
+    conv   62x62x32
+    pool   31x31x32
+    >>> print(table.markdown().splitlines()[1])
+    |---|---|
+    """
+
+    headers: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    caption: str = ""
+    raw_columns: Sequence[int] = ()
+
+    def __post_init__(self) -> None:
+        width = len(self.headers)
+        for i, row in enumerate(self.rows):
+            if len(row) != width:
+                raise ValueError(
+                    f"every row must have {width} cells, one per header; got {len(row)} in row {i}"
+                )
+
+    def text(self) -> str:
+        """Aligned plain-text columns."""
+        return text_table(self.headers, [[str(c) for c in row] for row in self.rows])
+
+    def markdown(self) -> str:
+        """A GitHub-flavoured Markdown table."""
+        return markdown_table(self.headers, self.rows)
+
+    def html(self) -> str:
+        """An HTML ``<table>``."""
+        return html_table(
+            self.headers, self.rows, raw_columns=self.raw_columns, caption=self.caption or None
+        )
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def image_grid(
+    count: int,
+    *,
+    ncols: int,
+    fig: Figure | None = None,
+    cell: tuple[float, float] = (1.6, 1.8),
+    extra_height: float = 0.0,
+) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` axes on a grid of at most ``ncols`` columns, axes hidden.
+
+    ``fig`` is cleared and reused when given (see :func:`fresh_figure`);
+    otherwise the figure is ``cell`` inches per panel plus ``extra_height``
+    for a title.
+
+    Examples
+    --------
+    >>> fig, axes = image_grid(5, ncols=3)
+    >>> len(axes), axes[0].get_subplotspec().get_geometry()[:2]
+    (5, (2, 3))
+    """
+    count = max(int(count), 1)
+    ncols = max(1, min(int(ncols), count))
+    nrows = math.ceil(count / ncols)
+    fig = fresh_figure(fig, (cell[0] * ncols, cell[1] * nrows + extra_height))
+    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(count)]
+    for ax in axes:
+        ax.set_axis_off()
+    return fig, axes
+
+
+def show_image(
+    ax: Axes,
+    image: np.ndarray,
+    title: str = "",
+    *,
+    fontsize: float = 9,
+    **imshow: object,
+) -> Axes:
+    """Draw one image on ``ax`` for display (see :func:`display_image`), titled, axis off.
+
+    Extra keyword arguments go to ``Axes.imshow`` (``cmap``, ``vmin``, ...);
+    a single-channel image is drawn in grey unless ``cmap`` is given.
+
+    Examples
+    --------
+    >>> fig, (ax,) = image_grid(1, ncols=1)
+    >>> show_image(ax, np.zeros((4, 4, 3), np.uint8), "black").get_title()
+    'black'
+    """
+    shown = display_image(image)
+    imshow.setdefault("cmap", "gray" if shown.ndim == 2 else None)
+    imshow.setdefault("vmin", 0)
+    imshow.setdefault("vmax", 1)
+    ax.imshow(shown, **imshow)
+    ax.set_title(title, fontsize=fontsize)
+    ax.set_axis_off()
+    return ax
+
+
 def display_image(image: np.ndarray) -> np.ndarray:
     """Scale an image for display: float32 in [0, 1], channel axis dropped if single.
 
@@ -107,14 +235,30 @@ def normalize_map(feature_map: np.ndarray) -> np.ndarray:
     return (array - low) / (high - low)
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    """Encode an image (``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``) as a PNG data URI."""
-    from PIL import Image
+def png_bytes(image: np.ndarray | Figure, *, dpi: int = 100) -> bytes:
+    """PNG bytes of an image (``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``) or a Figure.
 
-    array = np.round(display_image(image) * 255).astype(np.uint8)
+    Images are scaled with :func:`display_image` (uint8 and 0-255 floats alike).
+
+    Examples
+    --------
+    >>> png_bytes(np.zeros((2, 2), np.uint8))[:4]
+    b'\\x89PNG'
+    """
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if isinstance(image, Figure):
+        image.savefig(buffer, format="png", dpi=dpi)
+    else:
+        from PIL import Image
+
+        array = np.round(display_image(image) * 255).astype(np.uint8)
+        Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_data_uri(image: np.ndarray | Figure) -> str:
+    """Encode an image or a Figure as a PNG data URI (see :func:`png_bytes`)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def img_tag(image: np.ndarray, *, height: int = 48, title: str = "") -> str:
