@@ -6,7 +6,9 @@ while training, so that the images on disk or in memory are never changed.
 :func:`plot_augmented` shows one image beside several random variants, and
 :func:`from_image_data_generator` translates the arguments of the legacy
 ``ImageDataGenerator`` (which older tutorials use) into the equivalent layers
-and names the arguments that have no equivalent.
+and names the arguments that have no equivalent. :func:`augment_image` applies
+fixed values of the transforms (what one random draw picks, e.g. one from
+:func:`random_settings`), which the explorer widget shows.
 
 Value ranges: the augmenter works on images on the 0-255 scale (uint8 images
 cast to float32), which is what the course pipeline feeds it; the model's own
@@ -35,12 +37,16 @@ from course_utils.fused import FusedAugmentation
 
 __all__ = [
     "LEGACY_ARGUMENTS",
+    "AugmentationSettings",
     "LegacyTranslation",
     "apply_augmenter",
+    "augment_image",
     "augmented_variants",
     "from_image_data_generator",
     "make_augmenter",
+    "pinned_layers",
     "plot_augmented",
+    "random_settings",
 ]
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -396,6 +402,241 @@ def plot_augmented(
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     return fig
+
+
+# --------------------------------------------------------------------------- fixed values
+
+#: Ranges of the fixed values: (min, max, step), in the units of AugmentationSettings.
+_BOUNDS = {
+    "rotation": (-0.5, 0.5, 0.01),
+    "brightness": (-1.0, 1.0, 0.05),
+    "zoom": (-0.9, 0.9, 0.05),
+    "contrast": (-1.0, 1.0, 0.05),
+}
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """One fixed set of transform values (what one random draw of an augmenter picks).
+
+    The units and signs are those of the Keras layers, so a value here is the
+    factor you would pin in the layer (``RandomRotation((r, r))`` and so on).
+
+    Attributes
+    ----------
+    rotation : float
+        Fraction of a full turn, as ``keras.layers.RandomRotation``'s factor;
+        positive turns counter-clockwise; -0.5 to 0.5 (0.25 = 90 degrees).
+    brightness : float
+        Added to every pixel as a fraction of the 0-255 range; -1 to 1.
+    zoom : float
+        As ``keras.layers.RandomZoom``'s ``height_factor``: positive zooms out
+        (shows more), negative zooms in (crops); -0.9 to 0.9.
+    contrast : float
+        Contrast is multiplied by ``1 + contrast``; -1 (flat grey) to 1.
+    flip : bool
+        Mirror left to right.
+
+    Examples
+    --------
+    >>> print(AugmentationSettings(rotation=0.25, flip=True))
+    flipped, rotated +0.25 turn (+90 deg)
+    """
+
+    rotation: float = 0.0
+    brightness: float = 0.0
+    zoom: float = 0.0
+    contrast: float = 0.0
+    flip: bool = False
+
+    def __str__(self) -> str:
+        parts = ["flipped"] if self.flip else []
+        if self.rotation:
+            parts.append(f"rotated {self.rotation:+.2f} turn ({self.rotation * 360:+.0f} deg)")
+        if self.zoom:
+            parts.append(f"zoom {self.zoom:+.2f} ({'out' if self.zoom > 0 else 'in'})")
+        if self.brightness:
+            parts.append(f"brightness {self.brightness:+.2f}")
+        if self.contrast:
+            parts.append(f"contrast {self.contrast:+.2f}")
+        return ", ".join(parts) or "unchanged"
+
+
+def pinned_layers(settings: AugmentationSettings) -> str:
+    """The Keras layers, with each factor pinned, that :func:`augment_image` applies.
+
+    Parameters
+    ----------
+    settings : AugmentationSettings
+
+    Returns
+    -------
+    str
+        The layer calls in the order they are applied, or ``"no layer"``.
+
+    Examples
+    --------
+    >>> pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.1))
+    'RandomRotation((0.25, 0.25)), RandomZoom((0.1, 0.1))'
+    """
+    if not isinstance(settings, AugmentationSettings):
+        raise TypeError(f"settings must be an AugmentationSettings; got {describe(settings)}")
+    calls = ['a flip as RandomFlip("horizontal") draws it'] if settings.flip else []
+    for key in ("rotation", "zoom", "brightness"):
+        value = getattr(settings, key)
+        if value:
+            calls.append(f"Random{key.title()}(({value:g}, {value:g}))")
+    if settings.contrast:
+        calls.append(f"RandomContrast drawing the factor {1 + settings.contrast:g}")
+    return ", ".join(calls) or "no layer"
+
+
+def _in_range(value: Any, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {describe(value)}")
+    value = float(value)
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}]; got {value:g}")
+    return value
+
+
+def _image_0_255(image: Any, name: str = "image") -> np.ndarray:
+    """One image as float32 (H, W, C) on the 0-255 scale (floats up to 1 are scaled)."""
+    array = as_images(image, name, batch=False, channels=(1, 3))
+    if np.issubdtype(array.dtype, np.floating) and array.max() <= 1.0:
+        array = array * 255.0
+    return array.astype(np.float32)
+
+
+def augment_image(
+    image: Any,
+    rotation: float = 0.0,
+    brightness: float = 0.0,
+    zoom: float = 0.0,
+    contrast: float = 0.0,
+    flip: bool = False,
+) -> np.ndarray:
+    """Apply fixed values of the course's transforms to one image, with Keras layers.
+
+    The random Keras layers draw these values at random for every image; here
+    each is pinned to the value given, in the layer's own units and sign
+    (``RandomRotation((rotation, rotation))``, ``RandomZoom((zoom, zoom))``,
+    ``RandomBrightness((brightness, brightness))``), so the result is
+    deterministic. Order: flip, rotation, zoom, brightness, contrast, as in
+    :func:`make_augmenter`. A value of 0 (or ``flip=False``) leaves the image
+    unchanged by that transform.
+
+    Parameters
+    ----------
+    image : array-like, shape (H, W, C) or (H, W)
+        uint8 0-255, or float 0-255 (floats with a maximum of at most 1 are
+        taken as 0-1); 1 or 3 channels.
+    rotation : float
+        Fraction of a full turn, in [-0.5, 0.5], as ``RandomRotation``'s factor:
+        positive turns counter-clockwise, 0.25 is 90 degrees; uncovered corners
+        are filled by reflection.
+    brightness : float
+        Fraction of the 0-255 range added to every pixel, in [-1, 1]; clipped.
+    zoom : float
+        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width follows,
+        keeping the aspect): 0.2 zooms out by 20 percent (shows more, filled by
+        reflection), -0.2 zooms in (crops).
+    contrast : float
+        In [-1, 1]; each channel's deviation from its mean is scaled by
+        ``1 + contrast``.
+    flip : bool
+        Mirror left to right.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(H, W, C)`` on the 0-255 scale.
+
+    Examples
+    --------
+    >>> image = np.zeros((8, 8, 3), np.uint8)
+    >>> float(augment_image(image, brightness=0.5).mean())
+    127.5
+    """
+    x = _image_0_255(image)
+    rotation = _in_range(rotation, "rotation", *_BOUNDS["rotation"][:2])
+    brightness = _in_range(brightness, "brightness", -1, 1)
+    zoom = _in_range(zoom, "zoom", *_BOUNDS["zoom"][:2])
+    contrast = _in_range(contrast, "contrast", -1, 1)
+    if not isinstance(flip, (bool, np.bool_)):
+        raise TypeError(f"flip must be True or False; got {describe(flip)}")
+    if flip:
+        x = x[:, ::-1]
+    steps = []
+    if rotation:
+        steps.append(keras.layers.RandomRotation((rotation, rotation), fill_mode="reflect"))
+    if zoom:  # width_factor=None: the width follows the height, keeping the aspect ratio
+        steps.append(keras.layers.RandomZoom((zoom, zoom), fill_mode="reflect"))
+    if brightness:
+        steps.append(keras.layers.RandomBrightness((brightness, brightness), value_range=(0, 255)))
+    batch = x[np.newaxis]
+    for layer in steps:
+        batch = np.asarray(layer(batch, training=True), dtype=np.float32)
+    if contrast:
+        layer = keras.layers.RandomContrast(0.0, value_range=(0, 255))
+        factor = np.full((1, 1, 1, 1), 1.0 + contrast, dtype=np.float32)
+        batch = np.asarray(
+            layer.transform_images(batch, {"contrast_factor": factor}, training=True),
+            dtype=np.float32,
+        )
+    return np.ascontiguousarray(batch[0], dtype=np.float32)
+
+
+def random_settings(
+    seed: int,
+    rotation: float = 0.1,
+    brightness: float = 0.2,
+    zoom: float = 0.2,
+    contrast: float = 0.2,
+    flip: bool = True,
+) -> AugmentationSettings:
+    """Draw one set of values the way ``make_augmenter(...)`` with these strengths would.
+
+    Parameters
+    ----------
+    seed : int
+        Same seed, same draw.
+    rotation, brightness, zoom, contrast : float
+        Strengths in :func:`make_augmenter`'s units: rotation as a fraction of
+        a full turn (0.1 -> up to 36 degrees either way), the others as
+        fractions in [0, 1] (zoom below 0.9). Each value is drawn uniformly in
+        ``[-strength, strength]``.
+    flip : bool
+        Whether a coin decides a left-right flip.
+
+    Returns
+    -------
+    AugmentationSettings
+        The values drawn, in the layers' units (rotation as a fraction of a
+        turn), rounded to the steps of :data:`_BOUNDS` (the explorer's sliders).
+
+    Examples
+    --------
+    >>> settings = random_settings(0)
+    >>> abs(settings.rotation) <= 0.1
+    True
+    """
+    seed = as_seed(seed)
+    if seed is None:
+        raise TypeError("seed must be an int >= 0; got None")
+    strengths = {
+        "rotation": _in_range(rotation, "rotation", 0, 0.5),
+        "brightness": _in_range(brightness, "brightness", 0, 1),
+        "zoom": _in_range(zoom, "zoom", 0, 0.9),
+        "contrast": _in_range(contrast, "contrast", 0, 1),
+    }
+    rng = np.random.default_rng(seed)
+    drawn = {key: float(rng.uniform(-value, value)) for key, value in strengths.items()}
+    flipped = bool(rng.random() < 0.5) and bool(flip)
+    rounded = {
+        key: round(round(v / _BOUNDS[key][2]) * _BOUNDS[key][2], 4) for key, v in drawn.items()
+    }
+    return AugmentationSettings(flip=flipped, **rounded)
 
 
 @dataclass

@@ -14,11 +14,15 @@ from matplotlib.figure import Figure
 
 from course_utils.augment import (
     LEGACY_ARGUMENTS,
+    AugmentationSettings,
     apply_augmenter,
+    augment_image,
     augmented_variants,
     from_image_data_generator,
     make_augmenter,
+    pinned_layers,
     plot_augmented,
+    random_settings,
 )
 
 
@@ -231,6 +235,154 @@ def test_augmented_variants_rejects_bad_n(image):
 def test_augmented_variants_accepts_eager_tensors(image):
     variants = augmented_variants(tf.constant(image), make_augmenter(), n=2, seed=0)
     np.testing.assert_array_equal(variants, augmented_variants(image, make_augmenter(), n=2))
+
+
+# ---------------------------------------------------------------------------
+# augment_image: fixed values
+
+
+def _image(height=24, width=24):
+    """A small image with structure: a horizontal and a vertical gradient and a bright block."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([x * 255 / (width - 1), y * 255 / (height - 1), np.full_like(x, 60.0)], -1)
+    image[2:8, 3:9] = 250
+    return image.astype(np.uint8)
+
+
+def test_all_zero_is_the_identity():
+    image = _image()
+    result = augment_image(image)
+    assert result.dtype == np.float32 and result.shape == image.shape
+    np.testing.assert_array_equal(result, image.astype(np.float32))
+
+
+def test_flip_mirrors_left_right():
+    image = _image()
+    np.testing.assert_array_equal(augment_image(image, flip=True), image[:, ::-1])
+
+
+def test_rotation_turns_counter_clockwise():
+    image = _image()
+    # A fraction of a full turn, as RandomRotation's factor: 0.25 is 90 degrees.
+    np.testing.assert_allclose(augment_image(image, rotation=0.25), np.rot90(image, 1), atol=1)
+    np.testing.assert_allclose(augment_image(image, rotation=0.5), np.rot90(image, 2), atol=1)
+    np.testing.assert_allclose(augment_image(image, rotation=-0.25), np.rot90(image, -1), atol=1)
+    assert np.abs(augment_image(image, rotation=0.05) - image).mean() > 5
+
+
+def test_rotation_and_zoom_are_the_keras_layers_pinned_to_the_value():
+    image = _image(32, 32)
+    batch = image[np.newaxis].astype(np.float32)
+    rotate = keras.layers.RandomRotation((0.1, 0.1), fill_mode="reflect")
+    np.testing.assert_allclose(
+        augment_image(image, rotation=0.1), np.asarray(rotate(batch, training=True))[0], atol=1e-3
+    )
+    zoom = keras.layers.RandomZoom((0.3, 0.3), fill_mode="reflect")
+    np.testing.assert_allclose(
+        augment_image(image, zoom=0.3), np.asarray(zoom(batch, training=True))[0], atol=1e-3
+    )
+
+
+def test_brightness_adds_a_fraction_of_255_and_clips():
+    assert augment_image(np.zeros((8, 8, 3), np.uint8), brightness=0.5).max() == 127.5
+    assert augment_image(np.full((8, 8, 3), 255, np.uint8), brightness=0.2).min() == 255
+    assert augment_image(np.full((8, 8, 3), 100, np.uint8), brightness=-1.0).max() == 0
+
+
+def test_contrast_scales_the_deviation_from_the_mean():
+    image = np.full((8, 8, 3), 100, np.uint8)
+    image[:4] = 140
+    flat = augment_image(image, contrast=-1.0)
+    np.testing.assert_allclose(flat, np.full_like(flat, 120.0), atol=1e-3)
+    stronger = augment_image(image, contrast=0.5)
+    np.testing.assert_allclose(stronger[0, 0], [150, 150, 150], atol=1e-3)
+    np.testing.assert_allclose(stronger[-1, 0], [90, 90, 90], atol=1e-3)
+
+
+def test_zoom_has_the_keras_sign_negative_crops_positive_shows_more():
+    image = np.zeros((32, 32, 3), np.uint8)
+    image[12:20, 12:20] = 255  # a bright square in the middle
+    zoomed_in = augment_image(image, zoom=-0.5)  # RandomZoom: negative zooms in
+    zoomed_out = augment_image(image, zoom=0.5)  # positive zooms out
+    assert zoomed_in.shape == zoomed_out.shape == image.shape
+    bright = [int((x > 127).sum()) for x in (zoomed_in[..., 0], image[..., 0], zoomed_out[..., 0])]
+    assert bright[0] > bright[1] * 2  # the square fills more of the frame
+    assert bright[2] < bright[1] or (zoomed_out[:2, :2] > 127).any()  # smaller, or reflected
+    assert zoomed_in[16, 16, 0] > 127 and zoomed_in[8, 8, 0] > 127  # the square grew outward
+
+
+def test_gray_and_float_images():
+    gray = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    result = augment_image(gray, brightness=0.1)
+    assert result.shape == (8, 8, 1)
+    np.testing.assert_allclose(result[..., 0], np.clip(gray * 255 + 25.5, 0, 255), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"rotation": 90}, ValueError, r"rotation must be in \[-0.5, 0.5\]; got 90"),
+        ({"brightness": "0.1"}, TypeError, "brightness must be a number; got str"),
+        ({"zoom": 0.95}, ValueError, r"zoom must be in \[-0.9, 0.9\]; got 0.95"),
+        ({"contrast": float("nan")}, ValueError, "contrast must be in"),
+        ({"flip": 1}, TypeError, "flip must be True or False; got int"),
+    ],
+)
+def test_augment_image_rejects_bad_values(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        augment_image(_image(), **kwargs)
+
+
+def test_augment_image_rejects_bad_images():
+    with pytest.raises(ValueError, match="image must have shape"):
+        augment_image(np.zeros((2, 8, 8, 3)))
+    with pytest.raises(ValueError, match="image must have 1 or 3 channels"):
+        augment_image(np.zeros((8, 8, 4)))
+
+
+# ---------------------------------------------------------------------------
+# random_settings, AugmentationSettings, pinned_layers
+
+
+def test_random_settings_are_seeded_and_within_strengths():
+    draws = [random_settings(seed, rotation=0.1, brightness=0.2, zoom=0.3) for seed in range(40)]
+    assert draws[3] == random_settings(3, rotation=0.1, brightness=0.2, zoom=0.3)
+    assert len({d.rotation for d in draws}) > 10
+    assert all(abs(d.rotation) <= 0.1 for d in draws)  # a fraction of a turn, as drawn
+    assert all(abs(d.brightness) <= 0.2 and abs(d.zoom) <= 0.3 for d in draws)
+    assert all(abs(d.contrast) <= 0.2 for d in draws)
+    assert {d.flip for d in draws} == {True, False}
+    assert not any(random_settings(s, flip=False).flip for s in range(20))
+
+
+def test_random_settings_errors():
+    with pytest.raises(TypeError, match="seed must be an int >= 0; got None"):
+        random_settings(None)
+    with pytest.raises(ValueError, match=r"rotation must be in \[0, 0.5\]; got 2"):
+        random_settings(0, rotation=2)
+
+
+def test_settings_text():
+    assert str(AugmentationSettings()) == "unchanged"
+    text = str(
+        AugmentationSettings(rotation=0.1, brightness=0.1, zoom=-0.05, contrast=0.2, flip=True)
+    )
+    assert text == (
+        "flipped, rotated +0.10 turn (+36 deg), zoom -0.05 (in), brightness +0.10, contrast +0.20"
+    )
+    assert "zoom +0.20 (out)" in str(AugmentationSettings(zoom=0.2))
+
+
+def test_pinned_layers_names_each_layer_with_its_factor():
+    assert pinned_layers(AugmentationSettings()) == "no layer"
+    text = pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.2, brightness=-0.1))
+    assert text == (
+        "RandomRotation((0.25, 0.25)), RandomZoom((0.2, 0.2)), RandomBrightness((-0.1, -0.1))"
+    )
+    contrast = pinned_layers(AugmentationSettings(contrast=0.5))
+    assert "RandomContrast drawing the factor 1.5" in contrast
+    with pytest.raises(TypeError, match="settings must be an AugmentationSettings; got dict"):
+        pinned_layers({"rotation": 0.1})
 
 
 # ---------------------------------------------------------------------------
