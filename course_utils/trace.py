@@ -6,17 +6,22 @@ as plain observations: the model starts learning, is warming up, improving,
 slowing down, has reached a plateau, or is overfitting (no new lowest
 validation loss for ``patience`` epochs while the training loss fell, the
 rule of ``keras.callbacks.EarlyStopping``). It prints an epoch table and a
-small text chart, and draws the curves with matplotlib.
-:meth:`TrainingTrace.from_history` does the same for a ``History`` that
-``model.fit`` already returned, and :meth:`TrainingTrace.validation_turn`
-says whether the validation loss really turned up after its minimum.
+small text chart, and draws the curves; :meth:`TrainingTrace.from_history`
+does the same for a ``History`` that ``model.fit`` already returned, and
+:func:`trace_metrics` / :func:`plot_trace_epoch` replay a run epoch by epoch
+(the trace explorer of :mod:`course_utils.widgets` draws with them).
 
 :func:`prediction_trace` follows one image through every layer of a model,
 in order, and ends with the class probabilities and the predicted class.
+
+Every trace of the course (these two and :class:`course_utils.pipeline.PipelineTrace`)
+is a :class:`Report`: one :class:`course_utils._display.Table`, shown as text by
+``print``, as Markdown by ``to_markdown()`` and as HTML in Jupyter.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -25,21 +30,25 @@ from typing import Any
 
 import keras
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from course_utils import _display
 from course_utils._validation import as_int, describe
-from course_utils.models import _check_model, _prepare_image, describe_layer
+from course_utils.models import _prepare_image, describe_layer
 
 __all__ = [
     "EpochRow",
     "LayerStep",
-    "ValidationTurn",
     "PredictionTrace",
+    "Report",
     "TrainingTrace",
+    "ValidationTurn",
     "epoch_observations",
+    "plot_trace_epoch",
     "prediction_trace",
+    "trace_metrics",
     "validation_turn",
 ]
 
@@ -54,6 +63,51 @@ WARM_UP = 0.25
 #: Epochs without a new lowest validation loss, while the training loss fell,
 #: before an epoch is called "overfitting" (``EarlyStopping``'s ``patience``).
 PATIENCE = 5
+#: Okabe-Ito colours (colour-blind safe) for curves and bars.
+COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")
+
+
+class Report:
+    """A result shown through one table: ``print`` (text), Markdown and HTML alike.
+
+    Subclasses define :meth:`table` (``html=True``: the cells of the table's
+    ``raw_columns`` may hold HTML) and optionally a heading (``_head``) and a
+    text below the table (``_tail``).
+
+    Examples
+    --------
+    >>> class Two(Report):
+    ...     def table(self, html=False):
+    ...         return _display.Table(["n"], [["1"], ["2"]])
+    >>> print(Two().to_markdown())
+    | n |
+    |---|
+    | 1 |
+    | 2 |
+    """
+
+    def table(self, html: bool = False) -> _display.Table:  # pragma: no cover - abstract
+        """The rows of the report."""
+        raise NotImplementedError
+
+    def _head(self) -> str:
+        return ""
+
+    def _tail(self) -> str:
+        return ""
+
+    def _html_tail(self) -> str:
+        return f"<pre>{html.escape(self._tail())}</pre>" if self._tail() else ""
+
+    def __str__(self) -> str:
+        return "\n".join(p for p in (self._head(), self.table().text(), self._tail()) if p)
+
+    def to_markdown(self) -> str:
+        """The table in Markdown (then the text below it, if any)."""
+        return "\n\n".join(p for p in (self.table().markdown(), self._tail()) if p)
+
+    def _repr_html_(self) -> str:
+        return self.table(html=True).html() + self._html_tail()
 
 
 def _finite(value: float | None) -> bool:
@@ -185,6 +239,11 @@ class ValidationTurn:
         of a single epoch.
     patience : int
         Epochs after the minimum needed to call it a turn.
+
+    Examples
+    --------
+    >>> ValidationTurn(2, 0.5, 1, 0.0, 0.0, patience=5).confirmed
+    False
     """
 
     best_epoch: int
@@ -256,13 +315,133 @@ def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> Vali
         rise = float(slope * (epochs[-1] - epochs[0]))
         wiggle = float(np.sqrt(np.mean(residuals**2)))
     return ValidationTurn(
-        best_epoch=best + 1,
-        best=float(values[best]),
-        epochs_after=len(values) - best - 1,
-        rise=rise,
-        wiggle=wiggle,
-        patience=patience,
+        best + 1, float(values[best]), len(values) - best - 1, rise, wiggle, patience
     )
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _history(value: Any, name: str = "history") -> dict[str, list[float]]:
+    """The one history normaliser: metric -> one float per epoch (NaN where not logged).
+
+    Takes a mapping, a keras ``History`` or anything with a ``history``
+    mapping (a :class:`TrainingTrace`); every metric must have one value per epoch.
+    """
+    logs = value if isinstance(value, Mapping) else getattr(value, "history", None)
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"{name} must be a keras History (what model.fit returns), a TrainingTrace or a "
+            f"mapping of per-epoch metrics; got {describe(value)}"
+        )
+    metrics: dict[str, list[float]] = {}
+    for key, values in logs.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
+            raise TypeError(f"{name}[{key!r}] must be a list of numbers; got {describe(values)}")
+        metrics[str(key)] = [math.nan if v is None else float(v) for v in values]
+    lengths = {key: len(values) for key, values in metrics.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{name} must have one value per epoch for every metric; got {lengths}")
+    return metrics
+
+
+def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
+    """Per-epoch metrics and one observation per epoch of a training run.
+
+    Parameters
+    ----------
+    trace : TrainingTrace, keras History, or mapping
+        A :class:`TrainingTrace`, the ``History`` returned by ``model.fit``,
+        or a mapping such as ``{"loss": [...], "val_loss": [...]}``.
+
+    Returns
+    -------
+    metrics : dict of str to list of float
+        Metric name -> one value per epoch (NaN where an epoch did not log
+        it), ordered loss, accuracy, then the validation metrics.
+    observations : list of str
+        One remark per epoch: the trace's own, or for a History or mapping with
+        a ``"loss"`` those of :class:`TrainingTrace` (else empty strings).
+
+    Examples
+    --------
+    >>> metrics, notes = trace_metrics({"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]})
+    >>> metrics["loss"], notes[1]
+    ([1.0, 0.5], 'improving: loss -50%')
+    """
+    metrics = _history(trace, "trace")
+    if not metrics or not next(iter(metrics.values())):
+        raise ValueError("trace must hold at least one epoch of metrics; got none")
+    epochs = len(next(iter(metrics.values())))
+    order = sorted(metrics, key=lambda n: (n.startswith("val_"), "loss" not in n, n))
+    metrics = {name: metrics[name] for name in order}
+    observations = [str(o) for o in getattr(trace, "observations", None) or []]
+    if not observations and "loss" in metrics:
+        observations = TrainingTrace.from_history(metrics).observations
+    return metrics, (observations + [""] * epochs)[:epochs]
+
+
+def _epoch_axis(ax: Axes, title: str, epochs: int) -> None:
+    """Title, an epoch x axis with whole epochs only, and a legend."""
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    if epochs <= 20:
+        ax.set_xticks(range(1, epochs + 1))
+    else:  # whole epochs only, and the axis stays on the epochs that ran
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="best")
+
+
+def plot_trace_epoch(
+    metrics: Mapping[str, Sequence[float]], epoch: int, fig: Figure | None = None
+) -> Figure:
+    """Loss and accuracy curves up to ``epoch``, the rest of the run faded.
+
+    Parameters
+    ----------
+    metrics : mapping of str to list of float
+        From :func:`trace_metrics`.
+    epoch : int
+        1-based epoch to replay up to.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (cleared first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes for the loss metrics and, if the run has accuracy metrics,
+        one for them; training solid, validation dashed; a marker at ``epoch``.
+
+    Examples
+    --------
+    >>> fig = plot_trace_epoch({"loss": [1.0, 0.6, 0.4]}, epoch=2)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['loss']
+    """
+    epochs = len(next(iter(metrics.values())))
+    epoch = as_int(epoch, "epoch")
+    if epoch > epochs:
+        raise ValueError(f"epoch must be between 1 and {epochs}; got {epoch}")
+    groups = [("loss", [k for k in metrics if "loss" in k])]
+    accuracy = [k for k in metrics if "acc" in k]
+    if accuracy:
+        groups.append(("accuracy", accuracy))
+    if not groups[0][1]:
+        groups = groups[1:] or [("metric", [k for k in metrics if "loss" not in k])]
+    fig = _display.fresh_figure(fig, (5.5 * len(groups), 3.8))
+    x = np.arange(1, epochs + 1)
+    for index, (title, names) in enumerate(groups, 1):
+        ax = fig.add_subplot(1, len(groups), index)
+        for number, name in enumerate(sorted(names, key=lambda n: n.startswith("val_"))):
+            values = np.asarray(metrics[name], dtype=float)
+            colour = COLOURS[number % len(COLOURS)]
+            style = "--" if name.startswith("val_") else "-"
+            ax.plot(x, values, style, color=colour, alpha=0.25)
+            ax.plot(x[:epoch], values[:epoch], style, marker="o", color=colour, label=name)
+        ax.axvline(epoch, color="0.4", linewidth=1)
+        _epoch_axis(ax, title, epochs)
+    fig.suptitle(f"Training curves replayed up to epoch {epoch} of {epochs}")
+    return fig
 
 
 @dataclass(frozen=True)
@@ -279,6 +458,12 @@ class EpochRow:
         Wall-clock time of the epoch (None when read from a History).
     observation : str
         What the numbers say (see :func:`epoch_observations`).
+
+    Examples
+    --------
+    >>> row = TrainingTrace.from_history({"loss": [1.0, 0.5]}).rows[1]
+    >>> row.epoch, row.loss, row.val_loss
+    (2, 0.5, None)
     """
 
     epoch: int
@@ -293,7 +478,7 @@ class EpochRow:
         return self.metrics.get(name)
 
 
-class TrainingTrace(keras.callbacks.Callback):
+class TrainingTrace(Report, keras.callbacks.Callback):
     """A Keras callback that records and explains every training epoch.
 
     Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered
@@ -331,8 +516,6 @@ class TrainingTrace(keras.callbacks.Callback):
         self._seconds: list[float | None] = []
         self._started: float | None = None
 
-    # Keras callback hooks -------------------------------------------------
-
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         """Start the clock for this epoch."""
         self._started = time.perf_counter()
@@ -343,8 +526,6 @@ class TrainingTrace(keras.callbacks.Callback):
         self._metrics.append({key: float(value) for key, value in (logs or {}).items()})
         self._seconds.append(seconds)
         self._started = None
-
-    # Construction from a finished fit --------------------------------------
 
     @classmethod
     def from_history(cls, history: Any, patience: int = PATIENCE) -> TrainingTrace:
@@ -369,27 +550,14 @@ class TrainingTrace(keras.callbacks.Callback):
         ValueError
             If ``"loss"`` is missing or the lists differ in length.
         """
-        if isinstance(history, keras.callbacks.History):
-            logs = history.history
-        elif isinstance(history, Mapping):
-            logs = history
-        else:
-            raise TypeError(
-                "history must be a keras History (what model.fit returns) or a dict of "
-                f"lists; got {describe(history)}"
-            )
+        logs = _history(history)
         if "loss" not in logs:
             raise ValueError(f"history must contain 'loss'; got keys {sorted(logs)}")
-        lengths = {key: len(values) for key, values in logs.items()}
-        if len(set(lengths.values())) > 1:
-            raise ValueError(f"history must have one value per epoch for every key; got {lengths}")
         trace = cls(patience=patience)
-        for i in range(lengths["loss"]):
-            trace._metrics.append({key: float(values[i]) for key, values in logs.items()})
+        for i in range(len(logs["loss"])):
+            trace._metrics.append({key: values[i] for key, values in logs.items()})
             trace._seconds.append(None)
         return trace
-
-    # Reading the numbers ---------------------------------------------------
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -420,12 +588,12 @@ class TrainingTrace(keras.callbacks.Callback):
     def observations(self) -> list[str]:
         """One observation per epoch (see :func:`epoch_observations`)."""
         history = self.history
-        loss = history.get("loss") or []
-        val_loss = history.get("val_loss")
         accuracy_key = self._accuracy_key()
-        accuracy = history.get(accuracy_key) if accuracy_key else None
         return epoch_observations(
-            [float("nan") if v is None else v for v in loss], val_loss, accuracy, self.patience
+            [math.nan if v is None else v for v in history.get("loss") or []],
+            history.get("val_loss"),
+            history.get(accuracy_key) if accuracy_key else None,
+            self.patience,
         )
 
     def validation_turn(self) -> ValidationTurn:
@@ -455,9 +623,8 @@ class TrainingTrace(keras.callbacks.Callback):
     def __len__(self) -> int:
         return len(self._metrics)
 
-    # Showing it --------------------------------------------------------------
-
-    def _table(self) -> tuple[list[str], list[list[str]]]:
+    def table(self, html: bool = False) -> _display.Table:
+        """The epoch table: metrics (arrows say which way is better), seconds, observation."""
         columns = [("loss", "Loss ↓")]
         for key, title in (
             (self._accuracy_key(), "Accuracy ↑"),
@@ -467,34 +634,32 @@ class TrainingTrace(keras.callbacks.Callback):
             if key and key in self.history:
                 columns.append((key, title))
         show_seconds = any(s is not None for s in self._seconds)
-        headers = ["Epoch"] + [title for _, title in columns]
-        headers += ["Seconds"] if show_seconds else []
-        headers.append("Observation")
+        headers = ["Epoch", *(title for _, title in columns)]
+        headers += ["Seconds", "Observation"] if show_seconds else ["Observation"]
         rows = []
         for row in self.rows:
-            cells = [str(row.epoch)]
-            cells += [_display.number(row.metrics.get(key), 3) for key, _ in columns]
+            cells = [row.epoch, *(_display.number(row.metrics.get(key), 3) for key, _ in columns)]
             if show_seconds:
                 cells.append("-" if row.seconds is None else f"{row.seconds:.2f}")
-            cells.append(row.observation)
-            rows.append(cells)
-        return headers, rows
+            rows.append([*cells, row.observation])
+        return _display.Table(headers, rows)
 
-    def to_markdown(self) -> str:
-        """The epoch table in Markdown."""
-        return _display.markdown_table(*self._table())
+    def _tail(self) -> str:
+        return self.text_chart()
 
     def __str__(self) -> str:
         if not self._metrics:
             return "TrainingTrace: no epochs recorded yet"
-        return _display.text_table(*self._table()) + "\n\n" + self.text_chart()
+        return self.table().text() + "\n\n" + self.text_chart()
+
+    def to_markdown(self) -> str:
+        """The epoch table in Markdown."""
+        return self.table().markdown()
 
     def _repr_html_(self) -> str:
         if not self._metrics:
             return "<p>TrainingTrace: no epochs recorded yet</p>"
-        headers, rows = self._table()
-        chart = self.text_chart().replace("&", "&amp;").replace("<", "&lt;")
-        return _display.html_table(headers, rows) + f"<pre>{chart}</pre>"
+        return super()._repr_html_()
 
     def text_chart(self, metric: str = "loss", height: int = 8, validation: bool = True) -> str:
         """A small text chart of one metric per epoch, like a hand-drawn sketch.
@@ -584,29 +749,19 @@ class TrainingTrace(keras.callbacks.Callback):
         """
         if not self._metrics:
             raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
-        history = self.history
+        history = _history(self)
         panels = [("Loss", "loss")]
-        accuracy_key = self._accuracy_key()
-        if accuracy_key:
-            panels.append(("Accuracy", accuracy_key))
-        if fig is None:
-            fig = Figure(figsize=(4.2 * len(panels), 3.2), layout="constrained")
-        elif not isinstance(fig, Figure):
-            raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
-        else:
-            fig.clear()
+        if self._accuracy_key():
+            panels.append(("Accuracy", self._accuracy_key()))
+        fig = _display.fresh_figure(fig, (4.2 * len(panels), 3.2))
         for i, (title, key) in enumerate(panels):
             ax = fig.add_subplot(1, len(panels), i + 1)
-            ax.plot(self.epochs, _nan(history[key]), "o-", label="training")
+            ax.plot(self.epochs, history[key], "o-", color=COLOURS[0], label="training")
             if f"val_{key}" in history:
-                ax.plot(self.epochs, _nan(history[f"val_{key}"]), "s--", label="validation")
-            ax.set_title(title)
-            ax.set_xlabel("epoch")
-            if len(self) <= 20:
-                ax.set_xticks(self.epochs)
-            else:  # whole epochs only, and the axis stays on the epochs that ran
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.legend()
+                ax.plot(
+                    self.epochs, history[f"val_{key}"], "s--", color=COLOURS[1], label="validation"
+                )
+            _epoch_axis(ax, title, len(self))
         return fig
 
 
@@ -635,17 +790,12 @@ def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, flo
     return top, bottom, step, decimals
 
 
-def _nan(values: Sequence[float | None]) -> list[float]:
-    return [float("nan") if v is None else v for v in values]
-
-
-# ---------------------------------------------------------------------------
-# Prediction trace
+# --------------------------------------------------------------------------- prediction trace
 
 
 @dataclass(frozen=True)
 class LayerStep:
-    """What one layer made of the image.
+    """What one layer made of the image: one row of a :class:`PredictionTrace`.
 
     Attributes
     ----------
@@ -665,6 +815,12 @@ class LayerStep:
         For image-like outputs ``(H, W, C)``: the first few channels scaled to
         [0, 1], shape ``(k, H, W)``. The input step holds the image itself in
         [0, 1], shape ``(1, H, W, 3)`` or ``(1, H, W)``. None for other outputs.
+
+    Examples
+    --------
+    >>> step = _step(2, "relu", "ReLU", np.array([[[0.0], [2.0]]]), "keeps positives")
+    >>> step.output_shape, step.zero_fraction, step.picture.shape
+    ((1, 2, 1), 0.5, (1, 1, 2))
     """
 
     index: int
@@ -679,7 +835,7 @@ class LayerStep:
 
 
 @dataclass(frozen=True)
-class PredictionTrace:
+class PredictionTrace(Report):
     """One image's way through a model: :func:`prediction_trace`'s result.
 
     Attributes
@@ -694,6 +850,12 @@ class PredictionTrace:
         Name per class (the index as text when none were given).
     note : str
         How the probabilities were read from the model's output.
+
+    Examples
+    --------
+    >>> trace = PredictionTrace([], np.array([0.2, 0.8]), 1, ["cat", "dog"])
+    >>> trace.predicted_class, trace.top(1)
+    ('dog', [('dog', 0.8)])
     """
 
     steps: list[LayerStep]
@@ -718,59 +880,50 @@ class PredictionTrace:
         order = np.argsort(-self.probabilities, kind="stable")[:k]
         return [(self.class_names[i], float(self.probabilities[i])) for i in order]
 
-    _HEADERS = ("#", "Layer", "Type", "Output shape", "Mean", "Max", "Zeros", "What it does")
-
-    def _cells(self) -> list[list[str]]:
-        return [
-            [
-                str(s.index),
-                s.name,
-                s.type,
-                _display.shape_text(s.output_shape, rows=False),
-                _display.number(s.mean, 3),
-                _display.number(s.max, 3),
-                f"{s.zero_fraction:.0%}",
-                s.description,
-            ]
-            for s in self.steps
-        ]
+    def table(self, html: bool = False) -> _display.Table:
+        """One row per step; with ``html`` a last column of channel thumbnails."""
+        headers = ["#", "Layer", "Type", "Output shape", "Mean", "Max", "Zeros", "What it does"]
+        rows = []
+        for s in self.steps:
+            cells = [s.index, s.name, s.type, _display.shape_text(s.output_shape, rows=False)]
+            cells += [_display.number(s.mean, 3), _display.number(s.max, 3)]
+            cells += [f"{s.zero_fraction:.0%}", s.description]
+            if html:
+                pictures = [] if s.picture is None else s.picture
+                cells.append(
+                    "".join(
+                        _display.img_tag(p, title=f"{s.name} channel {i}")
+                        for i, p in enumerate(pictures)
+                    )
+                )
+            rows.append(cells)
+        if html:
+            return _display.Table([*headers, "Picture"], rows, "Prediction trace", (8,))
+        return _display.Table(headers, rows)
 
     def _verdict(self) -> str:
         top = ", ".join(f"{name} {p:.1%}" for name, p in self.top(3))
         return f"Prediction: {self.predicted_class} ({self.confidence:.1%}); top: {top}"
 
-    def __str__(self) -> str:
-        text = f"Prediction trace: {len(self.steps)} steps\n"
-        text += _display.text_table(self._HEADERS, self._cells()) + "\n" + self._verdict()
-        return text + (f"\n({self.note})" if self.note else "")
+    def _head(self) -> str:
+        return f"Prediction trace: {len(self.steps)} steps"
 
-    def to_markdown(self) -> str:
-        """The steps as a Markdown table, then the prediction."""
-        return _display.markdown_table(self._HEADERS, self._cells()) + f"\n\n{self._verdict()}"
+    def _tail(self) -> str:
+        return self._verdict() + (f"\n({self.note})" if self.note else "")
 
-    def _repr_html_(self) -> str:
-        rows = []
-        for cells, step in zip(self._cells(), self.steps, strict=True):
-            pictures = (
-                ""
-                if step.picture is None
-                else "".join(
-                    _display.img_tag(p, title=f"{step.name} channel {i}")
-                    for i, p in enumerate(step.picture)
-                )
-            )
-            rows.append([*cells, pictures])
-        table = _display.html_table(
-            (*self._HEADERS, "Picture"), rows, raw_columns=(8,), caption="Prediction trace"
-        )
+    def _html_tail(self) -> str:
         bars = "".join(
-            f"<div><span style='display:inline-block;width:9em'>{_escape(name)}</span>"
-            f"<span style='display:inline-block;background:#4c72b0;height:0.8em;"
+            f"<div><span style='display:inline-block;width:9em'>{html.escape(name)}</span>"
+            f"<span style='display:inline-block;background:{COLOURS[0]};height:0.8em;"
             f"width:{p * 12:.2f}em'></span> {p:.1%}</div>"
             for name, p in self.top(min(5, len(self.probabilities)))
         )
-        note = f"<p><small>{_escape(self.note)}</small></p>" if self.note else ""
-        return f"{table}<p><b>{_escape(self._verdict())}</b></p>{bars}{note}"
+        note = f"<p><small>{html.escape(self.note)}</small></p>" if self.note else ""
+        return f"<p><b>{html.escape(self._verdict())}</b></p>{bars}{note}"
+
+    def to_markdown(self) -> str:
+        """The steps as a Markdown table, then the prediction."""
+        return self.table().markdown() + f"\n\n{self._verdict()}"
 
     def plot(self, fig: Figure | None = None, max_panels: int = 8, ncols: int = 5) -> Figure:
         """Draw the input, the feature maps along the way, and the probabilities.
@@ -797,33 +950,21 @@ class PredictionTrace:
         if len(pictured) > max_panels:
             keep = np.unique(np.linspace(0, len(pictured) - 1, max_panels).round().astype(int))
             pictured = [pictured[i] for i in keep]
-        total = len(pictured) + 1
-        ncols = min(ncols, total)
-        nrows = math.ceil(total / ncols)
-        if fig is None:
-            fig = Figure(figsize=(2.2 * ncols, 2.3 * nrows), layout="constrained")
-        elif not isinstance(fig, Figure):
-            raise TypeError(f"fig must be a matplotlib Figure or None; got {describe(fig)}")
-        else:
-            fig.clear()
-        for i, step in enumerate(pictured):
-            ax = fig.add_subplot(nrows, ncols, i + 1)
-            picture = step.picture[0]
-            ax.imshow(picture, cmap="viridis" if step.index > 1 else "gray", vmin=0, vmax=1)
+        fig, axes = _display.image_grid(len(pictured) + 1, ncols=ncols, fig=fig, cell=(2.2, 2.3))
+        for ax, step in zip(axes, pictured, strict=False):
             shape = _display.shape_text(step.output_shape, rows=False)
-            ax.set_title(f"{step.index}. {step.name}\n{shape}", fontsize=8)
-            ax.set_axis_off()
-        ax = fig.add_subplot(nrows, ncols, total)
+            cmap = "viridis" if step.index > 1 else "gray"
+            _display.show_image(
+                ax, step.picture[0], f"{step.index}. {step.name}\n{shape}", fontsize=8, cmap=cmap
+            )
+        ax = axes[-1]
+        ax.set_axis_on()
         top = self.top(min(10, len(self.probabilities)))[::-1]
-        ax.barh([name for name, _ in top], [p for _, p in top], color="#4c72b0")
+        ax.barh([name for name, _ in top], [p for _, p in top], color=COLOURS[0])
         ax.set_xlim(0, 1)
         ax.set_title(f"{self.predicted_class} ({self.confidence:.0%})", fontsize=9)
         ax.tick_params(labelsize=7)
         return fig
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _step(index: int, layer_name: str, kind: str, value: np.ndarray, description: str) -> LayerStep:
@@ -895,12 +1036,10 @@ def prediction_trace(
     >>> [step.name for step in trace.steps][:3]
     ['input', 'rescale', 'conv1']
     """
-    batch = _prepare_image(model, image)
-    _check_model(model)
+    batch = _prepare_image(model, image)  # checks the model and the image
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     outputs = [keras.tree.flatten(layer.output)[0] for layer in layers]
-    probe = keras.Model(model.inputs[0], outputs)
-    values = probe(batch, training=False)
+    values = keras.Model(model.inputs[0], outputs)(batch, training=False)
     values = [np.asarray(v)[0] for v in (values if isinstance(values, list) else [values])]
     final = np.asarray(model(batch, training=False))
     if final.ndim != 2:
@@ -908,9 +1047,8 @@ def prediction_trace(
             f"model must output class scores (N, K); {model.name!r} outputs shape {final.shape}"
         )
     probabilities, note = _as_probabilities(final[0])
-    if class_names is None:
-        names = [str(i) for i in range(len(probabilities))]
-    else:
+    names = [str(i) for i in range(len(probabilities))]
+    if class_names is not None:
         if isinstance(class_names, str) or not isinstance(class_names, Sequence):
             raise TypeError(f"class_names must be a sequence of str; got {describe(class_names)}")
         if len(class_names) != len(probabilities):
@@ -925,10 +1063,4 @@ def prediction_trace(
         steps.append(
             _step(i + 2, layer.name, layer.__class__.__name__, value, describe_layer(layer))
         )
-    return PredictionTrace(
-        steps=steps,
-        probabilities=probabilities,
-        predicted=int(np.argmax(probabilities)),
-        class_names=names,
-        note=note,
-    )
+    return PredictionTrace(steps, probabilities, int(np.argmax(probabilities)), names, note)
