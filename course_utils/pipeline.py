@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import keras
@@ -35,6 +36,7 @@ from course_utils import _display
 from course_utils._validation import as_images, as_int, as_labels, as_seed, describe
 from course_utils.augment import _flat_layers, apply_augmenter
 from course_utils.models import _check_model, _model_input_shape
+from course_utils.trace import Report
 
 __all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "plot_data_flow", "trace_pipeline"]
 
@@ -174,7 +176,7 @@ class PipelineStage:
 
 
 @dataclass(frozen=True)
-class PipelineTrace:
+class PipelineTrace(Report):
     """The stages of the input pipeline (and model), in the order the code runs them.
 
     Attributes
@@ -191,70 +193,81 @@ class PipelineTrace:
     batches_per_epoch: int
     dataset: tf.data.Dataset = field(repr=False, compare=False)
 
-    _HEADERS = ("#", "Stage", "Code", "Input", "Operation", "Output", "dtype", "Range", "Example")
-
     @property
     def names(self) -> list[str]:
         """The stage names, in order."""
         return [stage.name for stage in self.stages]
 
-    def _cells(self) -> list[list[str]]:
-        return [
-            [
-                str(i + 1),
-                s.name,
-                s.call,
-                _display.shape_text(s.input_shape),
-                s.operation,
-                _display.shape_text(s.output_shape),
-                s.dtype,
-                f"{_display.number(s.value_range[0])} to {_display.number(s.value_range[1])}",
-                s.example,
-            ]
-            for i, s in enumerate(self.stages)
+    def table(self, html: bool = False) -> _display.Table:
+        """One row per stage; with ``html`` the code as ``<code>`` and example thumbnails."""
+        headers = [
+            "#",
+            "Stage",
+            "Code",
+            "Input",
+            "Operation",
+            "Output",
+            "dtype",
+            "Range",
+            "Example",
         ]
-
-    def __str__(self) -> str:
-        return f"Data flow: {len(self.stages)} stages\n" + _display.text_table(
-            self._HEADERS, self._cells()
-        )
-
-    def to_markdown(self) -> str:
-        """The stages as a Markdown table."""
-        return _display.markdown_table(self._HEADERS, self._cells())
-
-    def _repr_html_(self) -> str:
         rows = []
-        for cells, stage in zip(self._cells(), self.stages, strict=True):
-            pictures = (
-                ""
-                if stage.pictures is None
-                else "".join(
-                    _display.img_tag(np.clip(p.astype(np.float32), 0, 255) / 255)
-                    for p in stage.pictures
+        for i, s in enumerate(self.stages, 1):
+            code, example = s.call, s.example
+            if html:
+                pictures = (
+                    [] if s.pictures is None else np.clip(s.pictures.astype(np.float32), 0, 255)
                 )
+                thumbs = "".join(_display.img_tag(p / 255) for p in pictures)
+                code = f"<code>{escape(code)}</code>"
+                example = f"{thumbs}<br><small>{escape(example)}</small>"
+            low, high = (_display.number(v) for v in s.value_range)
+            shapes = (_display.shape_text(s.input_shape), _display.shape_text(s.output_shape))
+            rows.append(
+                [
+                    i,
+                    s.name,
+                    code,
+                    shapes[0],
+                    s.operation,
+                    shapes[1],
+                    s.dtype,
+                    f"{low} to {high}",
+                    example,
+                ]
             )
-            text = _escape(cells[-1])
-            code = f"<code>{_escape(cells[2])}</code>"
-            rows.append([*cells[:2], code, *cells[3:-1], f"{pictures}<br><small>{text}</small>"])
-        return _display.html_table(
-            self._HEADERS,
-            rows,
-            raw_columns=(2, 8),
-            caption=f"Data flow: {len(self.stages)} stages, "
-            f"{self.batches_per_epoch} batches per epoch",
-        )
+        caption = f"Data flow: {len(self)} stages, {self.batches_per_epoch} batches per epoch"
+        return _display.Table(headers, rows, caption if html else "", (2, 8) if html else ())
+
+    def _head(self) -> str:
+        return f"Data flow: {len(self.stages)} stages"
 
     def __len__(self) -> int:
         return len(self.stages)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _value_range(array: np.ndarray) -> tuple[float, float]:
-    return float(np.min(array)), float(np.max(array))
+def _stage(
+    name: str,
+    call: str,
+    source: np.ndarray,
+    operation: str,
+    out: np.ndarray,
+    example: str,
+    pictures: Any,
+) -> PipelineStage:
+    """A stage measured on its real output ``out``: shape, dtype and value range."""
+    value_range = (float(np.min(out)), float(np.max(out)))
+    return PipelineStage(
+        name,
+        source.shape,
+        operation,
+        out.shape,
+        str(out.dtype),
+        value_range,
+        example,
+        pictures,
+        call,
+    )
 
 
 def _label_text(labels: np.ndarray, count: int = 8) -> str:
@@ -331,58 +344,48 @@ def trace_pipeline(
     batches = math.ceil(n / batch_size)
     last = n - (batches - 1) * batch_size
     tail = "" if last == batch_size else f", the last one {last}"
+    labels_text = f"first batch, {_label_text(batch_labels)}"
     stages = [
-        PipelineStage(
-            name="Original dataset",
-            input_shape=images.shape,
-            operation="images and labels in memory; one (image, label) pair per row",
-            output_shape=images.shape,
-            dtype=str(images.dtype),
-            value_range=_value_range(images),
-            example=f"first image, label {int(labels[0])}",
-            pictures=images[:1],
-            call="Dataset.from_tensor_slices((images, labels))",
+        _stage(
+            "Original dataset",
+            "Dataset.from_tensor_slices((images, labels))",
+            images,
+            "images and labels in memory; one (image, label) pair per row",
+            images,
+            f"first image, label {int(labels[0])}",
+            images[:1],
         ),
-        PipelineStage(
-            name="Shuffle and batch",
-            input_shape=images.shape,
-            operation=f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group "
+        _stage(
+            "Shuffle and batch",
+            f"shuffle({n}, seed={seed}).batch({batch_size})",
+            images,
+            f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group "
             f"them into batches of {batch_size}: {batches} batches per epoch{tail}",
-            output_shape=before.shape,
-            dtype=str(before.dtype),
-            value_range=_value_range(before),
-            example=f"first batch, {_label_text(batch_labels)}",
-            pictures=before[:6],
-            call=f"shuffle({n}, seed={seed}).batch({batch_size})",
+            before,
+            labels_text,
+            before[:6],
         ),
     ]
     if augmenter is not None:
+        operation = f"random {_augmenter_text(augmenter)} on each batch, a new draw per image "
+        operation += "and per epoch, on the fly: nothing is stored"
+        example = "3 images of the batch before and after augmentation"
+        pictures = np.concatenate([before[:3], batch_images[:3]]).astype(np.float32)
+        call = "map(augment, num_parallel_calls=AUTOTUNE)"
         stages.append(
-            PipelineStage(
-                name="Data augmentation",
-                input_shape=before.shape,
-                operation=f"random {_augmenter_text(augmenter)} on each batch, a new draw per "
-                "image and per epoch, on the fly: nothing is stored",
-                output_shape=batch_images.shape,
-                dtype=str(batch_images.dtype),
-                value_range=_value_range(batch_images),
-                example="3 images of the batch before and after augmentation",
-                pictures=np.concatenate([before[:3], batch_images[:3]]).astype(np.float32),
-                call="map(augment, num_parallel_calls=AUTOTUNE)",
-            )
+            _stage("Data augmentation", call, before, operation, batch_images, example, pictures)
         )
+    operation = "keep the next batches ready while the model works on this one; the data pass "
+    operation += "through unchanged"
     stages.append(
-        PipelineStage(
-            name="Prefetch",
-            input_shape=batch_images.shape,
-            operation="keep the next batches ready while the model works on this one; "
-            "the data pass through unchanged",
-            output_shape=batch_images.shape,
-            dtype=str(batch_images.dtype),
-            value_range=_value_range(batch_images),
-            example=f"first batch, {_label_text(batch_labels)}",
-            pictures=batch_images[:6],
-            call="prefetch(AUTOTUNE)",
+        _stage(
+            "Prefetch",
+            "prefetch(AUTOTUNE)",
+            batch_images,
+            operation,
+            batch_images,
+            labels_text,
+            batch_images[:6],
         )
     )
     if model is not None:
@@ -392,19 +395,13 @@ def trace_pipeline(
             output.ndim == 2 and rows.min() >= 0 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3)
         )
         kind = f"{rows.shape[1]} class probabilities" if is_probability else "outputs"
+        operation = (
+            f"feed the batch into {model.name!r} ({len(model.layers)} layers): {kind} per image"
+        )
         first = ", ".join(f"{v:.2f}" for v in rows[0][:10])
+        example = f"first row [{first}{', ...' if rows.shape[1] > 10 else ''}]"
         stages.append(
-            PipelineStage(
-                name="Model",
-                input_shape=batch_images.shape,
-                operation=f"feed the batch into {model.name!r} "
-                f"({len(model.layers)} layers): {kind} per image",
-                output_shape=output.shape,
-                dtype=str(output.dtype),
-                value_range=_value_range(output),
-                example=f"first row [{first}{', ...' if rows.shape[1] > 10 else ''}]",
-                call="model(batch)",
-            )
+            _stage("Model", "model(batch)", batch_images, operation, output, example, None)
         )
     return PipelineTrace(stages=stages, batches_per_epoch=batches, dataset=dataset)
 
