@@ -5,11 +5,7 @@ temporary copy of ``notebooks/`` (the repository is never written), opens the
 augmentation lesson, runs all its cells, moves the rotation slider of the
 augmentation explorer and answers the first quiz question, and checks that the
 augmented image changes and the feedback appears. Screenshots go to
-``build/e2e/``.
-
-The browser is Debian's ``chromium`` (``tools/install_browser.sh`` installs it),
-driven by Playwright through its executable path; no browser is downloaded.
-Without it the test is skipped and says why.
+``build/e2e/``. The browser and the helpers come from ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +16,9 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,21 +28,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 #: The lesson the test opens: it shows `augmentation_explorer(...)` and `quiz_widget(...)`.
 LESSON = ROOT / "notebooks" / "02_data_augmentation.ipynb"
-#: Stand-in with the same two widgets, used only while the lesson does not exist yet.
-STAND_IN = Path(__file__).resolve().parent / "demo_lesson.ipynb"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = ROOT / "build" / "e2e"
 RUN_TIMEOUT_S = 240  # running every cell of the lesson
-UI_TIMEOUT_MS = 60_000
 
 # JupyterLab settings for a quiet, deterministic page: no news or update
 # toasts, and every cell kept in the page (no virtual scrolling).
@@ -61,55 +41,19 @@ LAB_SETTINGS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(encoding="utf-8")[-3000:]
-            raise RuntimeError(f"JupyterLab exited with code {process.returncode}:\n{tail}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
-def browser_available():
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: run tools/install_browser.sh "
-            "(needs root or sudo for apt-get), or set CHROMIUM=/path/to/chromium"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory, browser_available):
+def lab(tmp_path_factory, browser, free_port, wait_until_up):
     """A JupyterLab server over a temporary copy of the notebooks; yields (url, notebook)."""
     work = tmp_path_factory.mktemp("lab")
     root = work / "notebooks"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    notebook = LESSON.name if LESSON.exists() else STAND_IN.name
-    if not LESSON.exists():
-        shutil.copy(STAND_IN, root / STAND_IN.name)
+    notebook = LESSON.name
     settings = work / "settings"
     for name, values in LAB_SETTINGS.items():
         path = settings / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # the kernel shows figures inline, as for a learner
     env.update(
@@ -138,8 +82,8 @@ def lab(tmp_path_factory, browser_available):
         command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        _wait_for_server(
-            f"http://127.0.0.1:{port}/api/status?token={token}", process, work / "lab.log"
+        wait_until_up(
+            f"http://127.0.0.1:{port}/api/status?token={token}", process, 90, work / "lab.log"
         )
         yield f"http://127.0.0.1:{port}/lab/tree/{notebook}?token={token}", notebook
     finally:
@@ -166,76 +110,66 @@ def _run_all(page) -> None:
     )
 
 
-def test_lesson_explorer_and_quiz_in_jupyterlab(lab):
-    from playwright.sync_api import expect, sync_playwright
+def test_lesson_explorer_and_quiz_in_jupyterlab(lab, new_page, screenshots):
+    from playwright.sync_api import expect
 
     url, notebook = lab
-    # Playwright's assertions wait 5 s by default; a busy machine needs longer (e.g. for the
-    # kernel of a long lesson to report Idle).
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            page.goto(url)
-            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-            expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible()
-            _run_all(page)
-            errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
-            assert errors.count() == 0, f"{notebook} raised: {errors.first.inner_text()[:2000]}"
+    page = new_page()
+    page.goto(url)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible()
+    _run_all(page)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
+    assert errors.count() == 0, f"{notebook} raised: {errors.first.inner_text()[:2000]}"
 
-            # The augmentation explorer: move the rotation slider (a fraction of a turn, as
-            # RandomRotation's factor) with the keyboard.
-            explorer = page.locator(".course-augmentation-explorer").first
-            explorer.scroll_into_view_if_needed()
-            expect(explorer).to_be_visible()
-            result = explorer.locator("img").nth(1)
-            expect(result).to_have_attribute("src", re.compile(r".+"))
-            before_src = result.get_attribute("src")
-            before_png = result.screenshot()
-            explorer.screenshot(path=str(SCREENSHOTS / "01_explorer_before.png"))
-            handle = explorer.locator(".widget-slider .noUi-handle").first
-            handle.focus()
-            for _ in range(30):
-                handle.press("ArrowRight")
-            caption = explorer.locator(".augment-caption")
-            expect(caption).to_contain_text(re.compile(r"rotated \+0\.\d+ turn \(\+\d+ deg\)"))
-            expect(caption).to_contain_text("RandomRotation((0.")
-            expect(result).not_to_have_attribute("src", before_src)
-            page.wait_for_timeout(300)  # let the new image paint
-            assert result.screenshot() != before_png, "the augmented image did not change"
-            explorer.screenshot(path=str(SCREENSHOTS / "02_explorer_rotated.png"))
+    # The augmentation explorer: move the rotation slider (a fraction of a turn, as
+    # RandomRotation's factor) with the keyboard.
+    explorer = page.locator(".course-augmentation-explorer").first
+    explorer.scroll_into_view_if_needed()
+    expect(explorer).to_be_visible()
+    result = explorer.locator("img").nth(1)
+    expect(result).to_have_attribute("src", re.compile(r".+"))
+    before_src = result.get_attribute("src")
+    before_png = result.screenshot()
+    explorer.screenshot(path=str(screenshots / "01_explorer_before.png"))
+    handle = explorer.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(30):
+        handle.press("ArrowRight")
+    caption = explorer.locator(".augment-caption")
+    expect(caption).to_contain_text(re.compile(r"rotated \+0\.\d+ turn \(\+\d+ deg\)"))
+    expect(caption).to_contain_text("RandomRotation((0.")
+    expect(result).not_to_have_attribute("src", before_src)
+    page.wait_for_timeout(300)  # let the new image paint
+    assert result.screenshot() != before_png, "the augmented image did not change"
+    explorer.screenshot(path=str(screenshots / "02_explorer_rotated.png"))
 
-            # The quiz: pick the first choice with the keyboard and check it.
-            quiz = page.locator(".course-quiz").first
-            quiz.scroll_into_view_if_needed()
-            expect(quiz).to_contain_text("question 1 of")
-            first_choice = quiz.locator("input[type='radio']").first
-            first_choice.focus()
-            first_choice.press("Space")
-            expect(first_choice).to_be_checked()
-            check = quiz.get_by_role("button", name="Check answer")
-            check.focus()
-            check.press("Enter")
-            feedback = quiz.locator(".quiz-feedback")
-            expect(feedback).to_be_visible()
-            expect(feedback).to_contain_text("The answer is")
-            expect(quiz).to_contain_text("score ")
-            verdict = feedback.inner_text()
-            assert "Correct." in verdict or "Not quite." in verdict
-            quiz.screenshot(path=str(SCREENSHOTS / "03_quiz_feedback.png"))
-            page.screenshot(path=str(SCREENSHOTS / "04_jupyterlab.png"))
-        finally:
-            browser.close()
+    # The quiz: pick the first choice with the keyboard and check it.
+    quiz = page.locator(".course-quiz").first
+    quiz.scroll_into_view_if_needed()
+    expect(quiz).to_contain_text("question 1 of")
+    first_choice = quiz.locator("input[type='radio']").first
+    first_choice.focus()
+    first_choice.press("Space")
+    expect(first_choice).to_be_checked()
+    check = quiz.get_by_role("button", name="Check answer")
+    check.focus()
+    check.press("Enter")
+    feedback = quiz.locator(".quiz-feedback")
+    expect(feedback).to_be_visible()
+    expect(feedback).to_contain_text("The answer is")
+    expect(quiz).to_contain_text("score ")
+    verdict = feedback.inner_text()
+    assert "Correct." in verdict or "Not quite." in verdict
+    quiz.screenshot(path=str(screenshots / "03_quiz_feedback.png"))
+    page.screenshot(path=str(screenshots / "04_jupyterlab.png"))
     print(f"{notebook}: browser test took {time.monotonic() - started:.0f} s")
 
 
-def test_slides_work_offline(tmp_path, browser_available):
+def test_slides_work_offline(tmp_path, new_page, screenshots):
     """A deck built by tools/make_slides.py runs reveal.js with every network request refused."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     sys.path.insert(0, str(ROOT / "tools"))
     import make_slides
@@ -246,30 +180,13 @@ def test_slides_work_offline(tmp_path, browser_available):
     except make_slides.SlidesError as error:
         pytest.skip(f"reveal.js could not be fetched for the offline deck: {error}")
     deck = make_slides.build_deck(lesson, tmp_path, urls, run=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            refused, problems = [], []
-
-            def offline(route):
-                if route.request.url.startswith(("file:", "data:", "blob:")):
-                    route.continue_()
-                else:
-                    refused.append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", offline)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.goto(deck.as_uri())
-            expect(page.locator(".reveal.ready")).to_have_count(1, timeout=UI_TIMEOUT_MS)
-            first = page.locator(".slides > section").first
-            expect(first).to_have_class(re.compile(r"\bpresent\b"))
-            page.screenshot(path=str(SCREENSHOTS / "05_slides_offline.png"))
-            page.keyboard.press("ArrowRight")
-            expect(first).not_to_have_class(re.compile(r"\bpresent\b"))
-            assert refused == [], f"the deck tried to load {refused}"
-            assert problems == [], f"JavaScript errors in the deck: {problems}"
-        finally:
-            browser.close()
+    page = new_page(("file:", "data:", "blob:"), width=1280, height=800)
+    page.goto(deck.as_uri())
+    expect(page.locator(".reveal.ready")).to_have_count(1)
+    first = page.locator(".slides > section").first
+    expect(first).to_have_class(re.compile(r"\bpresent\b"))
+    page.screenshot(path=str(screenshots / "05_slides_offline.png"))
+    page.keyboard.press("ArrowRight")
+    expect(first).not_to_have_class(re.compile(r"\bpresent\b"))
+    assert page.refused == [], f"the deck tried to load {page.refused}"
+    assert page.problems == [], f"JavaScript errors in the deck: {page.problems}"

@@ -8,11 +8,7 @@ its title, its figures (rendered, with alt text, as many as the executed
 notebook has), its tables, the Colab and download links, and that no error or
 stderr output shows. It then searches for a word that occurs in one lesson only,
 opens a quiz answer, and opens the site from ``file://``. Screenshots go to
-``build/e2e/``.
-
-The browser is Debian's ``chromium`` (``tools/install_browser.sh`` installs it),
-driven by Playwright through its executable path; without it the browser tests
-are skipped and say why.
+``build/e2e/``. The browser and the helpers come from ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,18 +31,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("COURSE_SITE", ROOT / "build" / "site"))
 SITE_SRC = SITE.with_name(SITE.name + "-src")  # the Sphinx sources build_site.py lays out
-SCREENSHOTS = ROOT / "build" / "e2e"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-UI_TIMEOUT_MS = 60_000
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 #: Output blocks that mean a lesson went wrong: a traceback or anything on stderr.
 ERROR_OUTPUT = ".cell_output .output.stderr, .cell_output .output.traceback, .output.error"
@@ -56,12 +39,6 @@ sys.path.insert(0, str(ROOT / "tools" / "site"))
 import build_site  # noqa: E402
 
 # --------------------------------------------------------------------------- fixtures
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +89,9 @@ def lessons(site) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def server(site):
+def server(site, free_port, wait_until_up):
     """``python -m http.server`` on 127.0.0.1 over the site; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
          "--directory", str(site)],
@@ -122,61 +99,11 @@ def server(site):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the static server did not answer at {url}") from None
-                time.sleep(0.2)
+        wait_until_up(url, process)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: run tools/install_browser.sh "
-            "(needs root or sudo for apt-get), or set CHROMIUM=/path/to/chromium"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _offline_page(browser, allowed: tuple[str, ...]):
-    """A page whose requests off ``allowed`` are refused and recorded, with JS errors."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(UI_TIMEOUT_MS)
-    page.refused, page.problems = [], []
-
-    def route(route):
-        if route.request.url.startswith(allowed):
-            route.continue_()
-        else:
-            page.refused.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    return page
 
 
 def _check_images(page, where: str) -> int:
@@ -231,11 +158,11 @@ def test_pages_load_nothing_from_the_network(site):
     assert not remote, f"pages that fetch from the network when viewed: {remote}"
 
 
-def test_home_to_last_lesson_by_next_links(site, server, lessons, browser):
+def test_home_to_last_lesson_by_next_links(site, server, lessons, new_page, screenshots):
     from playwright.sync_api import expect
 
     started = time.monotonic()
-    page = _offline_page(browser, (server, "data:", "blob:"))
+    page = new_page((server, "data:", "blob:"))
     page.goto(server + "index.html")
     expect(page.locator("article h1").first).to_contain_text("Image classification")
     course_map = page.locator("article table").first
@@ -248,7 +175,7 @@ def test_home_to_last_lesson_by_next_links(site, server, lessons, browser):
     sidebar = page.locator(".bd-sidebar-primary")
     for lesson in lessons:
         expect(sidebar.locator(f"a[href='{lesson['page']}']")).to_have_count(1)
-    page.screenshot(path=str(SCREENSHOTS / "site_01_home.png"))
+    page.screenshot(path=str(screenshots / "site_01_home.png"))
 
     visited, lesson_shot = [], False
     for lesson in lessons:
@@ -282,7 +209,7 @@ def test_home_to_last_lesson_by_next_links(site, server, lessons, browser):
         assert notebook["cells"], f"{href} is not the lesson notebook"
         if not lesson_shot and shown >= 2:  # the first lesson with figures, at its first one
             page.locator(".cell_output img").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "site_02_lesson_figures.png"))
+            page.screenshot(path=str(screenshots / "site_02_lesson_figures.png"))
             lesson_shot = True
     assert visited == [lesson["page"] for lesson in lessons]
     expect(page.locator("a.right-next")).to_have_count(0)
@@ -318,11 +245,11 @@ def _unique_word(site: Path, lessons: list[dict]) -> tuple[str, str]:
     pytest.fail("no word occurs in exactly one lesson of the search index")
 
 
-def test_search_finds_a_word_of_one_lesson(site, server, lessons, browser):
+def test_search_finds_a_word_of_one_lesson(site, server, lessons, new_page, screenshots):
     from playwright.sync_api import expect
 
     word, expected = _unique_word(site, lessons)
-    page = _offline_page(browser, (server, "data:", "blob:"))
+    page = new_page((server, "data:", "blob:"))
     page.goto(server + "index.html")
     page.locator("button.search-button-field").first.click()
     box = page.locator("#pst-search-dialog input[name='q']")
@@ -337,7 +264,7 @@ def test_search_finds_a_word_of_one_lesson(site, server, lessons, browser):
         "links => links.map(a => a.getAttribute('href'))")}  # fmt: skip
     assert pages == {expected}, f"searching {word!r} found {pages}, expected only {expected}"
     page.wait_for_timeout(500)  # the result's text excerpt is fetched and painted
-    page.screenshot(path=str(SCREENSHOTS / "site_03_search.png"))
+    page.screenshot(path=str(screenshots / "site_03_search.png"))
     results.first.click()
     page.wait_for_load_state()
     assert page.url.split("?")[0].split("#")[0].endswith("/" + expected)
@@ -345,10 +272,10 @@ def test_search_finds_a_word_of_one_lesson(site, server, lessons, browser):
     page.close()
 
 
-def test_quiz_answer_behind_a_reveal(site, server, lessons, browser):
+def test_quiz_answer_behind_a_reveal(site, server, lessons, new_page, screenshots):
     from playwright.sync_api import expect
 
-    page = _offline_page(browser, (server, "data:", "blob:"))
+    page = new_page((server, "data:", "blob:"))
     with_quiz = [
         lesson for lesson in lessons
         if "<details" in (site / lesson["page"]).read_text(encoding="utf-8")
@@ -363,16 +290,16 @@ def test_quiz_answer_behind_a_reveal(site, server, lessons, browser):
     expect(reveal).to_have_attribute("open", "")
     expect(answer).to_be_visible()
     # The question with its revealed answer (the list item that holds both).
-    reveal.locator("xpath=..").screenshot(path=str(SCREENSHOTS / "site_04_quiz_answer.png"))
+    reveal.locator("xpath=..").screenshot(path=str(screenshots / "site_04_quiz_answer.png"))
     assert page.refused == [] and page.problems == [], (page.refused, page.problems)
     page.close()
 
 
-def test_site_opens_from_disk_offline(site, lessons, browser):
+def test_site_opens_from_disk_offline(site, lessons, new_page):
     """From ``file://`` with every other request refused: styled pages, figures, next links."""
     from playwright.sync_api import expect
 
-    page = _offline_page(browser, ("file:", "data:", "blob:"))
+    page = new_page(("file:", "data:", "blob:"))
     page.goto((site / "index.html").as_uri())
     expect(page.locator("article h1").first).to_be_visible()
     styled = page.evaluate(
