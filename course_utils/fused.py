@@ -200,7 +200,9 @@ def warp(
     Parameters
     ----------
     images : tensor, shape (N, H, W, C)
-        Any numeric dtype; computed in float32.
+        Any numeric dtype. The gathers read the images in their own dtype (a
+        uint8 batch moves a quarter of the bytes of a float32 one) and the
+        interpolation is computed in float32.
     matrices : tensor, shape (N, 3, 3)
         Output pixel -> input position (only the first two rows are used).
     interpolation : {"bilinear", "nearest"}
@@ -226,7 +228,7 @@ def warp(
         raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}")
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {FILL_MODES}; got {fill_mode!r}")
-    images = tf.cast(images, tf.float32)
+    images = tf.convert_to_tensor(images)
     matrices = tf.cast(matrices, tf.float32)
     shape = tf.shape(images)
     n, h, w, c = shape[0], shape[1], shape[2], shape[3]
@@ -253,7 +255,7 @@ def warp(
     def read(xi: tf.Tensor, yi: tf.Tensor) -> tf.Tensor:
         xc = tf.clip_by_value(xi, 0, last_x)
         yc = tf.clip_by_value(yi, 0, last_y)
-        return tf.gather(flat, tf.reshape(base + yc * w + xc, [-1]))
+        return tf.cast(tf.gather(flat, tf.reshape(base + yc * w + xc, [-1])), tf.float32)
 
     def inside(xi: tf.Tensor, yi: tf.Tensor) -> tf.Tensor:
         ok = (xi >= 0) & (xi <= last_x) & (yi >= 0) & (yi <= last_y)
@@ -495,12 +497,11 @@ class FusedAugmentation(keras.layers.Layer):
         )
 
     def _geometry(self, images: tf.Tensor, transformation: dict) -> tf.Tensor:
-        x = tf.cast(images, tf.float32)
         if not self.geometric:
-            return x
-        shape = tf.shape(x)
+            return tf.cast(images, tf.float32)
+        shape = tf.shape(images)
         matrices = compose_matrices(transformation, shape[1], shape[2], self.flip or "")
-        return warp(x, matrices, self.interpolation, self.fill_mode, self.fill_value)
+        return warp(images, matrices, self.interpolation, self.fill_mode, self.fill_value)
 
     def _color(self, x: tf.Tensor, transformation: dict) -> tf.Tensor:
         if not (self.brightness or self.contrast):
@@ -543,7 +544,7 @@ class FusedAugmentation(keras.layers.Layer):
                     tf.function(self._color, jit_compile=True, reduce_retracing=True),
                 )
             geometry, color = self._compiled
-            out = color(geometry(tf.cast(images, tf.float32), transformation), transformation)
+            out = color(geometry(images, transformation), transformation)
         else:
             out = self._augment(images, transformation)
         out = tf.cast(out, self.compute_dtype)

@@ -301,6 +301,21 @@ def test_training_changes_images_and_keeps_shape_and_range(noise):
     assert single.shape == noise[0].shape
 
 
+@pytest.mark.parametrize("fill_mode", ["reflect", "constant", "nearest"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_uint8_batches_give_the_same_result_as_float32(fill_mode, interpolation):
+    # The warp gathers a uint8 batch as uint8 and interpolates in float32: same numbers.
+    images = np.random.default_rng(3).integers(0, 256, (3, 17, 21, 3)).astype(np.uint8)
+    layer = FusedAugmentation(
+        flip="horizontal", **ARGS, fill_mode=fill_mode, interpolation=interpolation, seed=0
+    )
+    transformation = layer.sample_parameters(3, 17, 21, 5)
+    as_uint8 = layer.transform_images(images, transformation)
+    as_float = layer.transform_images(images.astype(np.float32), transformation)
+    assert as_uint8.dtype == tf.float32
+    np.testing.assert_allclose(np.asarray(as_uint8), np.asarray(as_float), atol=1e-4)
+
+
 def test_same_seed_same_images_other_seed_other_images(noise):
     layer = FusedAugmentation(flip="horizontal", **ARGS)
     first = apply_augmenter(layer, noise, seed=7)
