@@ -128,29 +128,150 @@ def as_labels(
 
 
 def as_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
-    """Check a whole number within ``[minimum, maximum]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    """Check a whole number within ``[minimum, maximum]``.
+
+    Examples
+    --------
+    >>> as_int(3, "n")
+    3
+    >>> as_int(4, "image_size", minimum=8, maximum=1024)
+    Traceback (most recent call last):
+    ValueError: image_size must be between 8 and 1024; got 4
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int; got {describe(value)}")
     if value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and <= {maximum}"
-        raise ValueError(f"{name} must be >= {minimum}{upper}; got {value}")
+        limit = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ValueError(f"{name} must be {limit}; got {value}")
     return int(value)
 
 
+def as_number(
+    value: Any, name: str, *, low: float | None = None, high: float | None = None
+) -> float:
+    """Check a finite real number (not a bool), optionally within ``[low, high]``.
+
+    Examples
+    --------
+    >>> as_number(0.25, "rotation", low=0, high=0.5)
+    0.25
+    >>> as_number(-5, "rotation_range", low=0)
+    Traceback (most recent call last):
+    ValueError: rotation_range must be a finite number >= 0; got -5
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a number; got {describe(value)}")
+    number = float(value)
+    too_low = low is not None and not number >= low
+    too_high = high is not None and not number <= high
+    if not np.isfinite(number) or too_low or too_high:
+        if low is not None and high is not None:
+            limit = f"in [{low:g}, {high:g}]"
+        elif low is not None:
+            limit = f"a finite number >= {low:g}"
+        elif high is not None:
+            limit = f"a finite number <= {high:g}"
+        else:
+            limit = "finite"
+        raise ValueError(f"{name} must be {limit}; got {number:g}")
+    return number
+
+
+def as_size(
+    value: Any, name: str = "image_size", *, minimum: int = 1, maximum: int | None = None
+) -> tuple[int, int]:
+    """Check an image size, ``32`` or ``(height, width)``, and return ``(height, width)``.
+
+    Examples
+    --------
+    >>> as_size(32)
+    (32, 32)
+    >>> as_size([24, 48], "size")
+    (24, 48)
+    >>> as_size((32, 32, 3))
+    Traceback (most recent call last):
+    ValueError: image_size must be an int or a (height, width) pair; got tuple (32, 32, 3)
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or a (height, width) pair; got {describe(value)}"
+            )
+        height, width = (
+            as_int(v, f"{name}[{i}]", minimum=minimum, maximum=maximum) for i, v in enumerate(value)
+        )
+        return height, width
+    size = as_int(value, name, minimum=minimum, maximum=maximum)
+    return size, size
+
+
+def as_image_shape(
+    value: Any, name: str = "input_shape", *, min_size: int = 1
+) -> tuple[int, int, int]:
+    """Check an image shape ``(height, width, channels)`` of positive ints.
+
+    Examples
+    --------
+    >>> as_image_shape([64, 64, 3])
+    (64, 64, 3)
+    >>> as_image_shape((8, 8, 3), min_size=10)
+    Traceback (most recent call last):
+    ValueError: input_shape must be at least 10x10; got 8x8
+    """
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise ValueError(f"{name} must be (height, width, channels); got {describe(value)}")
+    if any(
+        isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1
+        for v in value
+    ):
+        raise ValueError(
+            f"{name} must hold positive ints (height, width, channels); got {describe(value)}"
+        )
+    height, width, channels = (int(v) for v in value)
+    if height < min_size or width < min_size:
+        raise ValueError(f"{name} must be at least {min_size}x{min_size}; got {height}x{width}")
+    return height, width, channels
+
+
 def as_fraction(
-    value: Any, name: str, *, upper: float = 1.0, meaning: str = "", inclusive: bool = True
+    value: Any,
+    name: str,
+    *,
+    upper: float = 1.0,
+    meaning: str = "",
+    inclusive: bool = True,
+    optional: bool = True,
 ) -> float | None:
-    """Check an optional strength in ``[0, upper]``; ``None``/0/False return None."""
-    if value is None or value is False:
+    """Check a strength or share in ``[0, upper]`` (``[0, upper)`` unless ``inclusive``).
+
+    With ``optional`` (the default) None, False and 0 mean "off" and return
+    None; without it None is refused and 0 returns 0.0.
+
+    Examples
+    --------
+    >>> as_fraction(0.2, "zoom"), as_fraction(0, "zoom")
+    (0.2, None)
+    >>> as_fraction(0.0, "val_fraction", inclusive=False, optional=False)
+    0.0
+    >>> as_fraction(1.0, "val_fraction", inclusive=False)
+    Traceback (most recent call last):
+    ValueError: val_fraction must be in [0, 1); got 1
+    """
+    if optional and (value is None or value is False):
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number or None; got {describe(value)}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        what = "a number or None" if optional else "a number"
+        raise TypeError(f"{name} must be {what}; got {describe(value)}")
     value = float(value)
     too_big = value > upper if inclusive else value >= upper
     if not np.isfinite(value) or value < 0 or too_big:
         bracket = "]" if inclusive else ")"
         raise ValueError(f"{name} must be in [0, {upper:g}{bracket}{meaning}; got {value:g}")
-    return value or None
+    return (value or None) if optional else value
 
 
 def as_seed(value: Any, name: str = "seed") -> int | None:

@@ -28,13 +28,14 @@ import keras
 import numpy as np
 
 from course_utils import _display
-from course_utils._validation import as_fraction, as_images, as_int, describe
+from course_utils._validation import as_fraction, as_image_shape, as_images, as_int, describe
 
 __all__ = [
     "LayerRow",
     "LayerTable",
     "build_course_cnn",
     "describe_layer",
+    "feature_map_layers",
     "layer_table",
     "model_differences",
 ]
@@ -81,7 +82,7 @@ def build_course_cnn(
     >>> model.count_params()
     1626442
     """
-    shape = _check_input_shape(input_shape)
+    shape = as_image_shape(input_shape, min_size=10)  # two conv+pool blocks leave >= 1x1
     num_classes = as_int(num_classes, "num_classes", minimum=2)
     rate = as_fraction(dropout, "dropout", meaning=" (dropout rate)", inclusive=False)
     if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
@@ -109,24 +110,6 @@ def build_course_cnn(
     model = keras.Sequential(layers, name="course_cnn")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(
-            f"input_shape must be (height, width, channels); got {describe(input_shape)}"
-        )
-    for value in input_shape:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(
-                f"input_shape must hold positive ints (height, width, channels); got {input_shape}"
-            )
-    height, width, channels = (int(v) for v in input_shape)
-    if height < 10 or width < 10:
-        raise ValueError(
-            f"input_shape must be at least 10x10 for two conv+pool blocks; got {height}x{width}"
-        )
-    return height, width, channels
 
 
 @dataclass(frozen=True)
@@ -490,7 +473,6 @@ _CONV_TYPES = (
     keras.layers.DepthwiseConv2D,
     keras.layers.Conv2DTranspose,
 )
-_POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 
 
 def _check_model(model: Any, name: str = "model") -> None:
@@ -550,27 +532,60 @@ def _prepare_image(model: keras.Model, image: Any, name: str = "image") -> np.nd
     return array[np.newaxis].astype(np.float32)
 
 
-def _has_image_output(layer: keras.layers.Layer) -> bool:
-    try:
-        outputs = keras.tree.flatten(layer.output)
-    except (AttributeError, ValueError):
-        return False
-    return len(outputs) == 1 and len(outputs[0].shape) == 4
+def feature_map_layers(model: keras.Model) -> list[str]:
+    """Names of the top-level layers whose output is a stack of feature maps.
 
+    The one rule of the course for "which layers have feature maps": a layer
+    computed by the network (convolution, pooling, normalization, activation,
+    dropout, merge, ...) with one 4-D output ``(N, H, W, C)``. Left out: the
+    ``InputLayer``, nested models (such as the ``"augmentation"`` block of
+    :func:`course_utils.augment.make_augmenter`), Keras preprocessing layers
+    (``Rescaling``, ``Resizing``, the ``Random*`` layers), augmentation layers,
+    and layers whose output is unknown (not built).
 
-def _feature_map_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Top-level layers whose output is a stack of feature maps ``(N, H, W, C)``."""
-    return [
-        layer
-        for layer in model.layers
-        if not isinstance(layer, keras.layers.InputLayer) and _has_image_output(layer)
-    ]
+    Parameters
+    ----------
+    model : keras.Model
+        A built model.
+
+    Returns
+    -------
+    list of str
+        Layer names in model order; empty if there is none.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a Keras model.
+
+    Examples
+    --------
+    >>> feature_map_layers(build_course_cnn((16, 16, 3)))
+    ['conv1', 'pool1', 'conv2', 'pool2']
+    """
+    _check_model(model)
+    names = []
+    for layer in model.layers:
+        kind = type(layer)
+        if (
+            isinstance(layer, (keras.Model, keras.layers.InputLayer))
+            or ".preprocessing." in kind.__module__
+            or "Augment" in kind.__name__
+        ):
+            continue
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):
+            continue
+        if len(outputs) == 1 and len(outputs[0].shape) == 4:
+            names.append(layer.name)
+    return names
 
 
 def _find_layer(model: keras.Model, layer: str | keras.layers.Layer | None) -> keras.layers.Layer:
     """The layer to show feature maps of: by name, by object, or the first convolution."""
-    candidates = _feature_map_layers(model)
-    names = [c.name for c in candidates]
+    names = feature_map_layers(model)
+    candidates = [model.get_layer(name) for name in names]
     if layer is None:
         for candidate in candidates:
             if isinstance(candidate, _CONV_TYPES):
@@ -594,8 +609,11 @@ def _find_layer(model: keras.Model, layer: str | keras.layers.Layer | None) -> k
     else:
         raise TypeError(f"layer must be a layer name, a keras Layer or None; got {describe(layer)}")
     if found not in candidates:
-        raise ValueError(
-            f"layer {found.name!r} outputs {_output_shape_text(found)}, not feature maps "
-            f"(N, H, W, C); choose one of {names}"
+        shape = _output_shape_text(found)
+        what = (
+            "prepares the input (preprocessing or augmentation), it computes no feature maps"
+            if shape.count(",") == 3
+            else f"outputs {shape}, not feature maps (N, H, W, C)"
         )
+        raise ValueError(f"layer {found.name!r} {what}; choose one of {names}")
     return found
