@@ -81,6 +81,11 @@ class Check:
     tested : str
         The range the course is tested on, e.g. ``"2.19 to 2.21"``; empty for
         items without one.
+
+    Examples
+    --------
+    >>> Check("keras", "missing", False, "pip install keras").ok
+    False
     """
 
     item: str
@@ -98,6 +103,15 @@ class EnvironmentReport:
     ----------
     checks : list of Check
         One entry per item, in display order.
+
+    Examples
+    --------
+    >>> report = EnvironmentReport([Check("python", "3.11.9", True)])
+    >>> print(report)
+    ok python  3.11.9
+    Everything the course needs is here.
+    >>> report["python"].found
+    '3.11.9'
     """
 
     checks: list[Check] = field(default_factory=list)
@@ -168,25 +182,50 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def in_colab() -> bool:
-    """Return True when running inside Google Colab."""
+    """Return True when running inside Google Colab.
+
+    Examples
+    --------
+    >>> in_colab()  # a doctest runs in plain Python
+    False
+    """
     return "google.colab" in sys.modules
+
+
+def _shell() -> object | None:
+    """The running IPython shell, or None in plain Python (or without IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every Jupyter install
+        return None
+    return get_ipython()
+
+
+def in_jupyter_kernel() -> bool:
+    """Return True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab).
+
+    The one test of "can this process show rich output and widgets": the kernel's shell
+    is an ipykernel ``ZMQInteractiveShell``. Environment variables are not asked: a
+    terminal opened in JupyterLab inherits the server's ``JPY_*`` variables, yet Python
+    started there is plain Python.
+
+    Examples
+    --------
+    >>> in_jupyter_kernel()  # a doctest runs outside a kernel
+    False
+    """
+    # By class name (Colab's shell subclasses it), so that ipykernel is never imported here.
+    return any(kind.__name__ == "ZMQInteractiveShell" for kind in type(_shell()).__mro__)
 
 
 def _front_end() -> str:
     if in_colab():
         return "Google Colab"
-    if "JPY_SESSION_NAME" in os.environ or "JPY_PARENT_PID" in os.environ:
-        return "Jupyter (JupyterLab or Notebook)"
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython ships with every Jupyter install
-        return "plain Python"
-    shell = get_ipython()
-    if shell is None:
-        return "plain Python"
-    if type(shell).__name__ == "ZMQInteractiveShell":
+    if in_jupyter_kernel():
+        if "JPY_SESSION_NAME" in os.environ:  # set by Jupyter Server for a notebook's kernel
+            return "Jupyter (JupyterLab or Notebook)"
         return "Jupyter kernel"
-    return "IPython terminal"
+    return "plain Python" if _shell() is None else "IPython terminal"
 
 
 def supported_range() -> str:
@@ -256,6 +295,14 @@ class KerasVersionError(ImportError):
 
     Raised by :func:`require_keras`; the message names the feature, the Keras
     version it needs, the version found and the command that installs it.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_keras("99.0", "a feature of the future")
+    ... except KerasVersionError as error:
+    ...     print(str(error).split(";")[0])
+    a feature of the future needs Keras 99.0 or newer
     """
 
 
@@ -381,6 +428,14 @@ def setup(quiet: bool = True) -> None:
     In a Jupyter kernel it also switches on inline figures, so that a
     :class:`matplotlib.figure.Figure` returned by a course helper as a cell's
     last value is drawn below the cell (the helpers never touch pyplot).
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> with mpl.rc_context():  # restores the previous style afterwards
+    ...     setup()
+    ...     print(mpl.rcParams["image.cmap"], mpl.rcParams["font.size"])
+    viridis 12.0
     """
     import matplotlib as mpl
     import matplotlib.style
@@ -407,12 +462,7 @@ def _show_figures_inline() -> bool:
 
     Returns True when inline figures were switched on.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython ships with every Jupyter install
+    if not in_jupyter_kernel():
         return False
-    shell = get_ipython()
-    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
-        return False
-    shell.run_line_magic("matplotlib", "inline")
+    _shell().run_line_magic("matplotlib", "inline")
     return True

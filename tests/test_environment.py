@@ -1,5 +1,15 @@
-"""The environment check of the welcome notebook."""
+"""The environment check of the welcome notebook.
 
+Every test starts from plain Python, whatever runs the tests: a terminal inside JupyterLab
+(which passes its ``JPY_*`` variables on), a kernel (``%run -m pytest``) or Colab. The
+tests that need one of those set it up themselves.
+"""
+
+import os
+import sys
+import types
+
+import IPython
 import matplotlib as mpl
 import pytest
 
@@ -13,6 +23,24 @@ from course_utils.environment import (
     require_keras,
     supported_range,
 )
+
+
+@pytest.fixture(autouse=True)
+def plain_python(monkeypatch):
+    """No Jupyter, IPython or Colab around the test, even when the tests run inside one."""
+    for name in list(os.environ):
+        if name.startswith(("JPY_", "COLAB_")) or name == "MPLBACKEND":
+            monkeypatch.delenv(name)
+    for name in [m for m in sys.modules if m == "google.colab" or m.startswith("google.colab.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+
+
+def _shell(monkeypatch, name, base=object):
+    """Make ``get_ipython()`` return a shell whose class is called ``name``."""
+    shell = type(name, (base,), {"run_line_magic": lambda self, *args: None})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    return shell
 
 
 def test_report_covers_python_libraries_device_and_front_end():
@@ -64,10 +92,39 @@ def test_version_parsing(text, expected):
     assert environment._version_tuple(text) == expected
 
 
-def test_colab_detection(monkeypatch):
-    import sys
-    import types
+def test_a_jupyter_terminal_is_plain_python(monkeypatch):
+    """A terminal in JupyterLab inherits the server's variables; Python there is no kernel."""
+    monkeypatch.setenv("JPY_PARENT_PID", "4242")
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/learner/notebooks/00_welcome.ipynb")
+    assert not environment.in_jupyter_kernel()
+    assert environment._front_end() == "plain Python"
+    assert check_environment()["front end"].found == "plain Python"
+    assert environment._show_figures_inline() is False
 
+
+@pytest.mark.parametrize(
+    ("shell", "session", "front_end"),
+    [
+        ("ZMQInteractiveShell", True, "Jupyter (JupyterLab or Notebook)"),
+        ("ZMQInteractiveShell", False, "Jupyter kernel"),
+        ("TerminalInteractiveShell", True, "IPython terminal"),
+    ],
+)
+def test_front_end_comes_from_the_shell(monkeypatch, shell, session, front_end):
+    _shell(monkeypatch, shell)
+    if session:
+        monkeypatch.setenv("JPY_SESSION_NAME", "lesson.ipynb")
+    assert environment._front_end() == front_end
+    assert environment.in_jupyter_kernel() is (shell == "ZMQInteractiveShell")
+
+
+def test_a_subclass_of_the_kernel_shell_is_a_kernel(monkeypatch):
+    kernel = type("ZMQInteractiveShell", (), {})
+    _shell(monkeypatch, "Shell", base=kernel)  # Colab's shell subclasses ipykernel's
+    assert environment.in_jupyter_kernel()
+
+
+def test_colab_detection(monkeypatch):
     assert not environment.in_colab()
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     assert environment.in_colab()
@@ -82,8 +139,6 @@ def test_setup_styles_figures_for_projectors():
 
 
 def test_inline_figures_only_inside_a_kernel(monkeypatch):
-    import IPython
-
     assert environment._show_figures_inline() is False  # plain Python: nothing to do
 
     calls = []
@@ -98,9 +153,6 @@ def test_inline_figures_only_inside_a_kernel(monkeypatch):
 
 
 def _fake_module(monkeypatch, name, version):
-    import sys
-    import types
-
     module = types.ModuleType(name)
     module.__version__ = version
     monkeypatch.setitem(sys.modules, name, module)
@@ -118,9 +170,6 @@ def test_too_old_tensorflow_names_the_range_and_the_command(monkeypatch):
 
 
 def test_too_old_keras_in_colab_says_to_restart_the_session(monkeypatch):
-    import sys
-    import types
-
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     _fake_module(monkeypatch, "keras", "2.15.0")
     oldest = TESTED_VERSIONS["keras"][0]
@@ -147,8 +196,6 @@ def test_a_newer_patch_release_of_the_newest_tested_is_not_flagged(monkeypatch):
 
 
 def test_missing_core_library_gets_the_oldest_supported_version(monkeypatch):
-    import sys
-
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # makes the import fail
     oldest = TESTED_VERSIONS["tensorflow"][0]
     check = environment._package_check("tensorflow", oldest, "tf.data")
