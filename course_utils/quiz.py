@@ -25,21 +25,12 @@ choices and an explanation for *every* choice (why it is right or why it is not)
     text = "To make the data set smaller"
     why = "Augmentation never removes images ..."
 
-Choices are keyed ``"a"``, ``"b"``, ``"c"``, ... in the order they are written.
-:func:`quiz_widget` shows them shuffled, seeded per learner (:func:`learner_seed`),
-and keys them again in the order shown, so answer keys never follow a pattern a
-learner could learn instead of the content; :meth:`Quiz.shuffled` does the same
-in code. A prompt may hold a fenced code block (a code-reading question).
-
-Three ways to use a quiz:
-
-* :func:`quiz_widget` shows one question at a time in JupyterLab, Notebook or
-  Colab, with immediate feedback, the explanation and a running score; it is
-  used with the keyboard (Tab to a choice, arrow keys or Space to pick, Tab to
-  "Check", Enter). Where widgets cannot render (a static HTML export, a terminal)
-  the same object shows the quiz as text with the answers hidden.
-* ``print(quiz)`` prints the questions with the answers hidden.
-* :func:`check_answers` scores answers given in code and returns the feedback.
+Choices are keyed ``"a"``, ``"b"``, ... in the order written; :meth:`Quiz.shuffled`
+(and the widget) shows them in a seeded order per learner (:func:`learner_seed`),
+keyed again as shown. A prompt may hold a fenced code block (a code-reading question).
+``print(quiz)`` shows the questions with the answers hidden, :func:`check_answers`
+scores answers given in code, and :func:`course_utils.widgets.quiz_widget` (also
+importable from here) asks one question at a time.
 """
 
 from __future__ import annotations
@@ -58,6 +49,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from course_utils._display import Table
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -69,13 +62,11 @@ __all__ = [
     "Question",
     "Quiz",
     "QuizResult",
-    "QuizWidget",
     "available_quizzes",
     "check_answers",
     "is_code_reading",
     "learner_seed",
     "load_quiz",
-    "quiz_widget",
     "review_quiz",
     "validate_bank",
 ]
@@ -84,6 +75,7 @@ _KEYS = "abcdefghij"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _COURSE_NAMES = ("course", "all")
 _WIDTH = 88
+_MARKS = {True: "correct", False: "wrong"}
 
 
 @dataclass(frozen=True)
@@ -280,32 +272,20 @@ class QuizResult:
             lines += ["", "Not answered: " + ", ".join(self.unanswered)]
         return "\n".join(lines)
 
+    def table(self) -> Table:
+        """One row per answered question: the answer given, the right one, the result."""
+        rows = [
+            [f.question_id, ", ".join(f.chosen), ", ".join(f.correct_keys), _MARKS[f.is_correct]]
+            for f in self.feedback
+        ]
+        return Table(["question", "your answer", "right answer", "result"], rows)
+
     def to_markdown(self) -> str:
-        """The result as a Markdown table, one row per answered question."""
-        rows = ["| question | your answer | right answer | result |", "|---|---|---|---|"]
-        for item in self.feedback:
-            mark = "correct" if item.is_correct else "wrong"
-            rows.append(
-                f"| {item.question_id} | {', '.join(item.chosen)} "
-                f"| {', '.join(item.correct_keys)} | {mark} |"
-            )
-        return "\n".join([f"Score: {self.score} / {self.total}", "", *rows])
+        """The score, then the result as a Markdown table."""
+        return f"Score: {self.score} / {self.total}\n\n" + self.table().markdown()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-                html.escape(item.question_id),
-                html.escape(", ".join(item.chosen)),
-                html.escape(", ".join(item.correct_keys)),
-                "&#10004; correct" if item.is_correct else "&#10008; wrong",
-            )
-            for item in self.feedback
-        )
-        return (
-            f"<p><strong>Score: {self.score} / {self.total}</strong></p>"
-            "<table><thead><tr><th>question</th><th>your answer</th><th>right answer</th>"
-            f"<th>result</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+        return f"<p><strong>Score: {self.score} / {self.total}</strong></p>" + self.table().html()
 
 
 @dataclass(frozen=True)
@@ -391,9 +371,7 @@ class Quiz:
         for question in self.questions:
             order = list(question.choices)
             random.Random(f"{seed}:{question.id}").shuffle(order)
-            choices = tuple(
-                Choice(_KEYS[i], c.text, c.correct, c.why) for i, c in enumerate(order)
-            )
+            choices = tuple(Choice(_KEYS[i], c.text, c.correct, c.why) for i, c in enumerate(order))
             questions.append(
                 Question(question.id, question.prompt, choices, question.objective, question.lesson)
             )
@@ -641,8 +619,8 @@ def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
 
     Examples
     --------
-    >>> len(review_quiz(per_lesson=2))
-    10
+    >>> len(review_quiz(per_lesson=2)) == 2 * len(available_quizzes())
+    True
     """
     course = load_quiz("course")
     lessons = list(dict.fromkeys(q.lesson for q in course.questions))
@@ -669,7 +647,7 @@ def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
 def _as_quiz(quiz: Quiz | str | int) -> Quiz:
     if isinstance(quiz, Quiz):
         return quiz
-    if isinstance(quiz, QuizWidget):  # the order the learner was shown
+    if isinstance(getattr(quiz, "quiz", None), Quiz):  # a QuizWidget: the order it showed
         return quiz.quiz
     if isinstance(quiz, (str, int, Path)) and not isinstance(quiz, bool):
         return load_quiz(quiz)
@@ -712,7 +690,7 @@ def _feedback(question: Question, chosen: tuple[str, ...]) -> Feedback:
     return Feedback(question.id, chosen, right, set(chosen) == set(right), explanations)
 
 
-def check_answers(quiz: Quiz | QuizWidget | str | int, answers: Mapping[str, Any]) -> QuizResult:
+def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizResult:
     """Score answers and explain each one.
 
     Parameters
@@ -741,8 +719,8 @@ def check_answers(quiz: Quiz | QuizWidget | str | int, answers: Mapping[str, Any
     Examples
     --------
     >>> result = check_answers("02", {"aug-why": "a"})
-    >>> result.score, result.total
-    (1, 10)
+    >>> result.score, result.total == len(load_quiz("02"))
+    (1, True)
     """
     quiz = _as_quiz(quiz)
     if not isinstance(answers, Mapping):
@@ -758,233 +736,6 @@ def check_answers(quiz: Quiz | QuizWidget | str | int, answers: Mapping[str, Any
     unanswered = tuple(q.id for q in quiz.questions if q.id not in answers)
     score = sum(item.is_correct for item in feedback)
     return QuizResult(score, len(quiz), feedback, unanswered)
-
-
-# --------------------------------------------------------------------------- widget
-
-_FEEDBACK_STYLE = {
-    True: ("#0072b2", "&#10004; Correct."),  # blue (Okabe-Ito), with a symbol and a word
-    False: ("#d55e00", "&#10008; Not quite."),  # vermillion, never colour alone
-}
-
-
-def _widgets():
-    import ipywidgets
-
-    return ipywidgets
-
-
-class QuizWidget:
-    """Interactive quiz: one question at a time, feedback, explanations, score.
-
-    Build it with :func:`quiz_widget`. The widget itself is :attr:`box`
-    (an ``ipywidgets.VBox``); displaying this object shows the widget in a front
-    end with a widget manager and the quiz as text (answers hidden) elsewhere.
-
-    Attributes
-    ----------
-    quiz : Quiz
-        The questions.
-    index : int
-        Position of the question shown.
-    answers : dict of str to tuple of str
-        Checked answers so far (question id -> keys).
-    score : int
-        Questions answered correctly so far.
-    """
-
-    def __init__(self, quiz: Quiz):
-        w = _widgets()
-        self.quiz = quiz
-        self.index = 0
-        self.answers: dict[str, tuple[str, ...]] = {}
-        self.score = 0
-        layout = w.Layout(width="auto")
-        self.header = w.HTML()
-        self.prompt = w.HTML()
-        self.radio = w.RadioButtons(options=[], value=None, layout=layout)
-        self.checks: list[Any] = []
-        self.checks_box = w.VBox()
-        self.feedback = w.HTML()
-        self.check_button = w.Button(
-            description="Check answer", button_style="primary", tooltip="Check your answer"
-        )
-        self.next_button = w.Button(description="Next question", tooltip="Go to the next question")
-        self.restart_button = w.Button(description="Start again", tooltip="Start the quiz again")
-        self.check_button.on_click(lambda _: self.check())
-        self.next_button.on_click(lambda _: self.next())
-        self.restart_button.on_click(lambda _: self.restart())
-        self.radio.observe(self._on_pick, names="value")
-        self.buttons = w.HBox([self.check_button, self.next_button, self.restart_button])
-        self.box = w.VBox(
-            [self.header, self.prompt, self.radio, self.checks_box, self.buttons, self.feedback]
-        )
-        self.box.add_class("course-quiz")
-        self._show()
-
-    # state ---------------------------------------------------------------
-    @property
-    def question(self) -> Question:
-        """The question shown."""
-        return self.quiz.questions[self.index]
-
-    @property
-    def done(self) -> bool:
-        """True once every question has been checked."""
-        return len(self.answers) == len(self.quiz)
-
-    def selected(self) -> tuple[str, ...]:
-        """Keys currently picked for the question shown."""
-        if self.question.multiple:
-            return tuple(
-                c.key
-                for c, box in zip(self.question.choices, self.checks, strict=True)
-                if box.value
-            )
-        return () if self.radio.value is None else (self.radio.value,)
-
-    def select(self, *keys: str) -> None:
-        """Pick choices by key, as a learner would (used by tests and demos)."""
-        question = self.question
-        unknown = [k for k in keys if k not in {c.key for c in question.choices}]
-        if unknown:
-            raise ValueError(f"keys: {unknown} are not choices of {question.id!r}")
-        if question.multiple:
-            for choice, box in zip(question.choices, self.checks, strict=True):
-                box.value = choice.key in keys
-        else:
-            if len(keys) != 1:
-                raise ValueError(f"keys: {question.id!r} takes one choice; got {len(keys)}")
-            self.radio.value = keys[0]
-
-    # actions -------------------------------------------------------------
-    def check(self) -> Feedback | None:
-        """Score the picked choices and show the explanations (first check counts)."""
-        question = self.question
-        chosen = self.selected()
-        if not chosen:
-            self.feedback.value = "<p role='status'>Pick an answer first.</p>"
-            return None
-        feedback = _feedback(question, chosen)
-        if question.id not in self.answers:
-            self.answers[question.id] = chosen
-            self.score += feedback.is_correct
-        self._show_feedback(question, self.answers[question.id])
-        self._lock(True)
-        self._update_header()
-        return feedback
-
-    def next(self) -> None:
-        """Show the next question (or the final score after the last one)."""
-        if self.index + 1 < len(self.quiz):
-            self.index += 1
-            self._show()
-        else:
-            self._finish()
-
-    def restart(self) -> None:
-        """Clear the answers and the score and go back to the first question."""
-        self.index = 0
-        self.answers = {}
-        self.score = 0
-        self._show()
-
-    # drawing -------------------------------------------------------------
-    def _on_pick(self, change: dict) -> None:
-        if self.question.id not in self.answers:  # clear "Pick an answer first."
-            self.feedback.value = ""
-
-    def _update_header(self) -> None:
-        checked = len(self.answers)
-        self.header.value = (
-            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; question "
-            f"{self.index + 1} of {len(self.quiz)} &middot; "
-            f"<span class='quiz-score'>score {self.score} / {checked}</span></p>"
-        )
-
-    def _lock(self, locked: bool) -> None:
-        self.radio.disabled = locked
-        for box in self.checks:
-            box.disabled = locked
-        self.check_button.disabled = locked
-
-    def _show(self) -> None:
-        w = _widgets()
-        question = self.question
-        hint = " <em>(pick all that apply)</em>" if question.multiple else ""
-        self.prompt.value = (
-            f"<div style='font-size: 1.1em'>{_prompt_html(question.prompt)}{hint}</div>"
-        )
-        options = [(f"{c.key}) {c.text}", c.key) for c in question.choices]
-        self.radio.unobserve(self._on_pick, names="value")
-        self.radio.options = options if not question.multiple else []
-        self.radio.value = None
-        self.radio.observe(self._on_pick, names="value")
-        self.radio.layout.display = "none" if question.multiple else ""
-        self.checks = (
-            [
-                w.Checkbox(
-                    value=False, description=label, indent=False, layout=w.Layout(width="auto")
-                )
-                for label, _ in options
-            ]
-            if question.multiple
-            else []
-        )
-        self.checks_box.children = self.checks
-        self.next_button.description = (
-            "Next question" if self.index + 1 < len(self.quiz) else "See your score"
-        )
-        self.next_button.disabled = False
-        self.feedback.value = ""
-        self._lock(False)
-        self._update_header()
-
-    def _show_feedback(self, question: Question, chosen: tuple[str, ...]) -> None:
-        is_correct = set(chosen) == set(question.correct_keys)
-        colour, verdict = _FEEDBACK_STYLE[is_correct]
-        lines = []
-        for c in question.choices:
-            mark = "&#10004;" if c.correct else "&#10008;"
-            picked = " <em>(your answer)</em>" if c.key in chosen else ""
-            lines.append(f"<li><strong>{c.key}) {mark}</strong>{picked} {html.escape(c.why)}</li>")
-        self.feedback.value = (
-            f"<div role='status' aria-live='polite' class='quiz-feedback' "
-            f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
-            f"<p><strong>{verdict}</strong> The answer is "
-            f"{', '.join(question.correct_keys)}.</p><ul style='list-style: none; padding-left: 0'>"
-            f"{''.join(lines)}</ul></div>"
-        )
-
-    def _finish(self) -> None:
-        self.header.value = (
-            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; finished &middot; "
-            f"<span class='quiz-score'>score {self.score} / {len(self.quiz)}</span></p>"
-        )
-        missed = [q for q in self.quiz.questions if q.id not in self.answers]
-        note = f" You skipped {len(missed)} question(s); start again to try them." if missed else ""
-        self.prompt.value = (
-            f"<p role='status'>You answered {self.score} of {len(self.quiz)} questions "
-            f"correctly.{note}</p>"
-        )
-        self.radio.layout.display = "none"
-        self.checks_box.children = []
-        self.feedback.value = ""
-        self.check_button.disabled = True
-        self.next_button.disabled = True
-
-    # display -------------------------------------------------------------
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        bundle = self.box._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle["text/plain"] = str(self.quiz)
-        bundle["text/html"] = self.quiz._repr_html_()
-        return bundle
-
-    def __str__(self) -> str:
-        return str(self.quiz)
 
 
 def learner_seed() -> int:
@@ -1007,43 +758,10 @@ def learner_seed() -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def quiz_widget(
-    quiz: Quiz | str | int, static: bool | None = None, seed: int | None = None
-) -> QuizWidget | Quiz:
-    """Show a quiz one question at a time with feedback and a running score.
+def __getattr__(name: str) -> Any:
+    """``quiz_widget`` and ``QuizWidget`` live in :mod:`course_utils.widgets` (imported on use)."""
+    if name in ("quiz_widget", "QuizWidget"):
+        from course_utils import widgets
 
-    Parameters
-    ----------
-    quiz : Quiz, str or int
-        A quiz, or a lesson name/number passed to :func:`load_quiz`.
-    static : bool or None
-        True: return the :class:`Quiz` itself, which shows as text (answers
-        hidden). False: the widget. None: the widget in a Jupyter kernel or
-        Colab, the text elsewhere (see :func:`course_utils.widgets.widgets_available`).
-    seed : int or None
-        Orders the choices (:meth:`Quiz.shuffled`); None: :func:`learner_seed`.
-
-    Returns
-    -------
-    QuizWidget or Quiz
-        Display it (last line of a cell). Keyboard: Tab moves between the
-        choices and the buttons, arrow keys pick, Space or Enter presses.
-        In a front end without widgets (an HTML export) it shows as text with
-        the answers hidden. Its choices are shuffled; ``check_answers`` on the
-        returned quiz (``widget.quiz`` for the widget) takes the keys shown.
-
-    Examples
-    --------
-    >>> quiz = quiz_widget("02", static=False, seed=0)
-    >>> quiz.select(*quiz.question.correct_keys); quiz.check().is_correct
-    True
-    """
-    from course_utils.widgets import _use_static
-
-    quiz = _as_quiz(quiz)
-    if not len(quiz):
-        raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
-    quiz = quiz.shuffled(learner_seed() if seed is None else seed)
-    if _use_static(static):
-        return quiz
-    return QuizWidget(quiz)
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

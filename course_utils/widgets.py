@@ -1,61 +1,73 @@
-"""Interactive explorers for the lessons, with a static figure where widgets cannot run.
+"""Interactive explorers and the quiz widget, with a static view where widgets cannot run.
 
 * :func:`augmentation_explorer` - sliders for rotation, brightness, zoom and
-  contrast in the units and signs of the Keras layers (rotation as a fraction
-  of a full turn, zoom positive outwards), a flip toggle and a "New random
-  draw" button; the original and the result side by side, updated live.
+  contrast in the units and signs of the Keras layers, a flip toggle and a
+  "New random draw" button; the original and the result side by side.
 * :func:`feature_map_explorer` - pick a layer and a channel of a CNN and see
   that feature map for one image.
-* :func:`trace_explorer` - an epoch slider replaying a training run
-  (:class:`course_utils.trace.TrainingTrace`, a Keras ``History`` or a dict of
-  per-epoch metrics).
+* :func:`trace_explorer` - an epoch slider replaying a training run.
+* :func:`quiz_widget` - one question at a time, with feedback and a score.
 
-Each explorer returns an object holding ipywidgets (attribute ``box``). In a
-front end with a widget manager (JupyterLab, Notebook 7, Colab, VS Code) it
-shows the controls; in one without (an HTML export, nbconvert slides, GitHub's
-viewer) the same output falls back to a static figure with alt text. Outside a
-Jupyter kernel, with ``static=True``, or when the environment variable
-``COURSE_STATIC_WIDGETS=1`` is set (the slide builder sets it), the functions
-return the static :class:`matplotlib.figure.Figure` directly.
+Each returns an object holding ipywidgets (attribute ``box``). In a front end
+with a widget manager (JupyterLab, Notebook 7, Colab, VS Code) it shows the
+controls; in one without (an HTML export, nbconvert slides, GitHub's viewer)
+the same output falls back to a static figure with alt text (the quiz: its
+text). Outside a Jupyter kernel, with ``static=True``, or when the environment
+variable ``COURSE_STATIC_WIDGETS=1`` is set (the slide and site builders set
+it), the functions return the static Figure (the :class:`~course_utils.quiz.Quiz`).
 
-The pure parts (:func:`augment_image`, :func:`random_settings`,
-:func:`feature_map_layers`, :func:`colorize`, :func:`trace_metrics`) return
-numbers and are tested by value; the drawing parts return Figures.
+This module is UI only: the numbers come from :mod:`course_utils.augment`
+(fixed-value augmentation), :mod:`course_utils.models` (which layers have
+feature maps), :mod:`course_utils.trace` (the replay) and
+:mod:`course_utils.quiz` (questions and scoring).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from course_utils import _display
-from course_utils._validation import as_images, as_seed, describe
+from course_utils._validation import as_images, as_int, as_number, as_seed, describe
+from course_utils.augment import (
+    _BOUNDS,
+    AugmentationSettings,
+    _image_0_255,
+    augment_image,
+    pinned_layers,
+    random_settings,
+)
+from course_utils.models import feature_map_layers
+from course_utils.quiz import (
+    Feedback,
+    Question,
+    Quiz,
+    _as_quiz,
+    _feedback,
+    _prompt_html,
+    learner_seed,
+)
+from course_utils.trace import plot_trace_epoch, trace_metrics
 
 __all__ = [
     "AugmentationExplorer",
-    "AugmentationSettings",
     "FeatureMapExplorer",
+    "QuizWidget",
     "TraceExplorer",
-    "augment_image",
     "augmentation_explorer",
     "colorize",
     "feature_map_explorer",
-    "feature_map_layers",
     "plot_augmentation",
-    "pinned_layers",
-    "plot_trace_epoch",
-    "random_settings",
+    "quiz_widget",
     "trace_explorer",
-    "trace_metrics",
     "widgets_available",
 ]
 
@@ -65,22 +77,20 @@ STATIC_ENV = "COURSE_STATIC_WIDGETS"
 #: Colour-blind-safe, perceptually uniform colormap for feature maps.
 CMAP = "viridis"
 
-# Slider bounds: (min, max, step), in the units of AugmentationSettings (Keras' units).
-_BOUNDS = {
-    "rotation": (-0.5, 0.5, 0.01),
-    "brightness": (-1.0, 1.0, 0.05),
-    "zoom": (-0.9, 0.9, 0.05),
-    "contrast": (-1.0, 1.0, 0.05),
-}
 _MIN_DISPLAY = 192  # pixels: small images are enlarged (nearest neighbour) to this size
 
 
 def widgets_available() -> bool:
-    """Whether interactive widgets can be shown here.
+    """Whether interactive widgets can be shown here (the one front-end check of the course).
 
     False outside a Jupyter kernel (plain Python, IPython in a terminal) and when
     the environment variable ``COURSE_STATIC_WIDGETS`` is ``1``/``true``/``yes``;
     True in a Jupyter kernel and in Colab.
+
+    Examples
+    --------
+    >>> widgets_available()  # a doctest runs outside a Jupyter kernel
+    False
     """
     if os.environ.get(STATIC_ENV, "").strip().lower() in {"1", "true", "yes"}:
         return False
@@ -91,8 +101,6 @@ def widgets_available() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
-    import sys
-
     return "google.colab" in sys.modules or type(shell).__name__ == "ZMQInteractiveShell"
 
 
@@ -104,52 +112,11 @@ def _use_static(static: bool | None) -> bool:
     return static
 
 
-# --------------------------------------------------------------------------- images
-
-
-def _image_0_255(image: Any, name: str = "image") -> np.ndarray:
-    """One image as float32 (H, W, C) on the 0-255 scale (floats up to 1 are scaled)."""
-    array = as_images(image, name, batch=False, channels=(1, 3))
-    if np.issubdtype(array.dtype, np.floating) and array.max() <= 1.0:
-        array = array * 255.0
-    return array.astype(np.float32)
-
-
-def _shrink(image: np.ndarray, max_size: int | None) -> np.ndarray:
-    if max_size is None or max(image.shape[:2]) <= max_size:
-        return image
-    import tensorflow as tf
-
-    scale = max_size / max(image.shape[:2])
-    size = [max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))]
-    return np.asarray(tf.image.resize(image, size, antialias=True), dtype=np.float32)
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
+def _png(image: np.ndarray) -> bytes:
+    """PNG bytes of an image on the 0-255 scale, enlarged (nearest neighbour) if small."""
     array = np.clip(np.round(np.asarray(image, dtype=np.float32)), 0, 255).astype(np.uint8)
-    return array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array
-
-
-def _enlarge(array: np.ndarray, minimum: int = _MIN_DISPLAY) -> np.ndarray:
-    factor = max(1, math.ceil(minimum / max(1, min(array.shape[:2]))))
-    if factor == 1:
-        return array
-    return np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)
-
-
-def _png(array: np.ndarray) -> bytes:
-    """PNG bytes of a uint8 image ``(H, W)`` or ``(H, W, 3)``, enlarged if small."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(_enlarge(array)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    factor = max(1, math.ceil(_MIN_DISPLAY / max(1, min(array.shape[:2]))))
+    return _display.png_bytes(np.repeat(np.repeat(array, factor, axis=0), factor, axis=1))
 
 
 def _alt(fig: Figure) -> str:
@@ -160,32 +127,29 @@ def _alt(fig: Figure) -> str:
     return "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
 
 
-# --------------------------------------------------------------------------- base class
-
-
 class _Explorer:
-    """Widgets in :attr:`box`, plus a static figure for front ends without widgets."""
+    """Widgets in :attr:`box`, plus a static view for front ends without widgets."""
 
     box: Any
 
     def static_figure(self) -> Figure:  # pragma: no cover - every explorer overrides it
         raise NotImplementedError
 
+    def _static_bundle(self) -> dict:
+        fig = self.static_figure()
+        png = base64.b64encode(_display.png_bytes(fig)).decode("ascii")
+        alt = _alt(fig)
+        return {
+            "image/png": png,
+            "text/html": f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}">',
+            "text/plain": f"{type(self).__name__}: {alt}",
+        }
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = self.box._repr_mimebundle_(**kwargs)
         if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
             bundle = bundle[0]
-        bundle = dict(bundle)
-        fig = self.static_figure()
-        png = _figure_png(fig)
-        alt = _alt(fig)
-        encoded = base64.b64encode(png).decode("ascii")
-        bundle["image/png"] = encoded
-        bundle["text/html"] = (
-            f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt, quote=True)}">'
-        )
-        bundle["text/plain"] = f"{type(self).__name__}: {alt}"
-        return bundle
+        return {**bundle, **self._static_bundle()}
 
 
 def _caption(text: str) -> Any:
@@ -195,227 +159,6 @@ def _caption(text: str) -> Any:
 
 
 # --------------------------------------------------------------------------- augmentation
-
-
-@dataclass(frozen=True)
-class AugmentationSettings:
-    """One fixed set of transform values (what one random draw of an augmenter picks).
-
-    The units and signs are those of the Keras layers, so a value here is the
-    factor you would pin in the layer (``RandomRotation((r, r))`` and so on).
-
-    Attributes
-    ----------
-    rotation : float
-        Fraction of a full turn, as ``keras.layers.RandomRotation``'s factor;
-        positive turns counter-clockwise; -0.5 to 0.5 (0.25 = 90 degrees).
-    brightness : float
-        Added to every pixel as a fraction of the 0-255 range; -1 to 1.
-    zoom : float
-        As ``keras.layers.RandomZoom``'s ``height_factor``: positive zooms out
-        (shows more), negative zooms in (crops); -0.9 to 0.9.
-    contrast : float
-        Contrast is multiplied by ``1 + contrast``; -1 (flat grey) to 1.
-    flip : bool
-        Mirror left to right.
-    """
-
-    rotation: float = 0.0
-    brightness: float = 0.0
-    zoom: float = 0.0
-    contrast: float = 0.0
-    flip: bool = False
-
-    def __str__(self) -> str:
-        parts = []
-        if self.flip:
-            parts.append("flipped")
-        if self.rotation:
-            parts.append(f"rotated {self.rotation:+.2f} turn ({self.rotation * 360:+.0f} deg)")
-        if self.zoom:
-            parts.append(f"zoom {self.zoom:+.2f} ({'out' if self.zoom > 0 else 'in'})")
-        if self.brightness:
-            parts.append(f"brightness {self.brightness:+.2f}")
-        if self.contrast:
-            parts.append(f"contrast {self.contrast:+.2f}")
-        return ", ".join(parts) or "unchanged"
-
-
-def pinned_layers(settings: AugmentationSettings) -> str:
-    """The Keras layers, with each factor pinned, that :func:`augment_image` applies.
-
-    Parameters
-    ----------
-    settings : AugmentationSettings
-
-    Returns
-    -------
-    str
-        The layer calls in the order they are applied, or ``"no layer"``.
-
-    Examples
-    --------
-    >>> pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.1))
-    'RandomRotation((0.25, 0.25)), RandomZoom((0.1, 0.1))'
-    """
-    if not isinstance(settings, AugmentationSettings):
-        raise TypeError(f"settings must be an AugmentationSettings; got {describe(settings)}")
-    calls = []
-    if settings.flip:
-        calls.append('a flip as RandomFlip("horizontal") draws it')
-    for key, layer in [
-        ("rotation", "RandomRotation"),
-        ("zoom", "RandomZoom"),
-        ("brightness", "RandomBrightness"),
-    ]:
-        value = getattr(settings, key)
-        if value:
-            calls.append(f"{layer}(({value:g}, {value:g}))")
-    if settings.contrast:
-        calls.append(f"RandomContrast drawing the factor {1 + settings.contrast:g}")
-    return ", ".join(calls) or "no layer"
-
-
-def _number(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}]; got {value:g}")
-    return value
-
-
-def augment_image(
-    image: Any,
-    rotation: float = 0.0,
-    brightness: float = 0.0,
-    zoom: float = 0.0,
-    contrast: float = 0.0,
-    flip: bool = False,
-) -> np.ndarray:
-    """Apply fixed values of the course's transforms to one image, with Keras layers.
-
-    The random Keras layers draw these values at random for every image; here
-    each is pinned to the value given, in the layer's own units and sign
-    (``RandomRotation((rotation, rotation))``, ``RandomZoom((zoom, zoom))``,
-    ``RandomBrightness((brightness, brightness))``), so the result is
-    deterministic. Order: flip, rotation, zoom, brightness, contrast, as in
-    :func:`course_utils.augment.make_augmenter`. A value of 0 (or
-    ``flip=False``) leaves the image unchanged by that transform.
-
-    Parameters
-    ----------
-    image : array-like, shape (H, W, C) or (H, W)
-        uint8 0-255, or float 0-255 (floats with a maximum of at most 1 are
-        taken as 0-1); 1 or 3 channels.
-    rotation : float
-        Fraction of a full turn, in [-0.5, 0.5], as ``RandomRotation``'s factor:
-        positive turns counter-clockwise, 0.25 is 90 degrees; uncovered corners
-        are filled by reflection.
-    brightness : float
-        Fraction of the 0-255 range added to every pixel, in [-1, 1]; clipped.
-    zoom : float
-        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width follows,
-        keeping the aspect): 0.2 zooms out by 20 percent (shows more, filled by
-        reflection), -0.2 zooms in (crops).
-    contrast : float
-        In [-1, 1]; each channel's deviation from its mean is scaled by
-        ``1 + contrast``.
-    flip : bool
-        Mirror left to right.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 ``(H, W, C)`` on the 0-255 scale.
-
-    Examples
-    --------
-    >>> image = np.zeros((8, 8, 3), np.uint8)
-    >>> float(augment_image(image, brightness=0.5).mean())
-    127.5
-    """
-    x = _image_0_255(image)
-    rotation = _number(rotation, "rotation", *_BOUNDS["rotation"][:2])
-    brightness = _number(brightness, "brightness", -1, 1)
-    zoom = _number(zoom, "zoom", *_BOUNDS["zoom"][:2])
-    contrast = _number(contrast, "contrast", -1, 1)
-    if not isinstance(flip, (bool, np.bool_)):
-        raise TypeError(f"flip must be True or False; got {describe(flip)}")
-    if flip:
-        x = x[:, ::-1]
-    steps = []
-    import keras
-
-    if rotation:
-        steps.append(keras.layers.RandomRotation((rotation, rotation), fill_mode="reflect"))
-    if zoom:
-        # width_factor=None: the width follows the height, keeping the aspect ratio.
-        steps.append(keras.layers.RandomZoom((zoom, zoom), fill_mode="reflect"))
-    if brightness:
-        steps.append(keras.layers.RandomBrightness((brightness, brightness), value_range=(0, 255)))
-    batch = x[np.newaxis]
-    for layer in steps:
-        batch = np.asarray(layer(batch, training=True), dtype=np.float32)
-    if contrast:
-        layer = keras.layers.RandomContrast(0.0, value_range=(0, 255))
-        factor = np.full((1, 1, 1, 1), 1.0 + contrast, dtype=np.float32)
-        batch = np.asarray(
-            layer.transform_images(batch, {"contrast_factor": factor}, training=True),
-            dtype=np.float32,
-        )
-    return np.ascontiguousarray(batch[0], dtype=np.float32)
-
-
-def random_settings(
-    seed: int,
-    rotation: float = 0.1,
-    brightness: float = 0.2,
-    zoom: float = 0.2,
-    contrast: float = 0.2,
-    flip: bool = True,
-) -> AugmentationSettings:
-    """Draw one set of values the way ``make_augmenter(...)`` with these strengths would.
-
-    Parameters
-    ----------
-    seed : int
-        Same seed, same draw.
-    rotation, brightness, zoom, contrast : float
-        Strengths in :func:`course_utils.augment.make_augmenter`'s units:
-        rotation as a fraction of a full turn (0.1 -> up to 36 degrees either
-        way), the others as fractions in [0, 1] (zoom below 0.9). Each value is
-        drawn uniformly in ``[-strength, strength]``.
-    flip : bool
-        Whether a coin decides a left-right flip.
-
-    Returns
-    -------
-    AugmentationSettings
-        The values drawn, in the layers' units (rotation as a fraction of a
-        turn), rounded to the explorer's slider steps.
-
-    Examples
-    --------
-    >>> settings = random_settings(0)
-    >>> abs(settings.rotation) <= 0.1
-    True
-    """
-    seed = as_seed(seed)
-    if seed is None:
-        raise TypeError("seed must be an int >= 0; got None")
-    strengths = {
-        "rotation": _number(rotation, "rotation", 0, 0.5),
-        "brightness": _number(brightness, "brightness", 0, 1),
-        "zoom": _number(zoom, "zoom", 0, 0.9),
-        "contrast": _number(contrast, "contrast", 0, 1),
-    }
-    rng = np.random.default_rng(seed)
-    drawn = {key: float(rng.uniform(-value, value)) for key, value in strengths.items()}
-    flipped = bool(rng.random() < 0.5) and bool(flip)
-    step = {key: _BOUNDS[key][2] for key in strengths}
-    rounded = {key: round(round(v / step[key]) * step[key], 4) for key, v in drawn.items()}
-    return AugmentationSettings(flip=flipped, **rounded)
 
 
 def plot_augmentation(
@@ -428,9 +171,9 @@ def plot_augmentation(
     Parameters
     ----------
     image : array-like, shape (H, W, C) or (H, W)
-        The image, as for :func:`augment_image`.
+        The image, as for :func:`course_utils.augment.augment_image`.
     settings : AugmentationSettings or sequence of them, optional
-        Default: four draws of :func:`random_settings` (seeds 0 to 3).
+        Default: four draws of :func:`course_utils.augment.random_settings` (seeds 0 to 3).
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first); a new one by default.
 
@@ -461,17 +204,26 @@ def plot_augmentation(
         (str(s).replace(", ", "\n"), augment_image(original, **vars(s))) for s in settings
     ]
     height, width = original.shape[:2]
-    fig = _display.fresh_figure(fig, (2.6 * len(panels), 2.6 * height / width + 1.6))
-    for index, (title, picture) in enumerate(panels, 1):
-        ax = fig.add_subplot(1, len(panels), index)
-        shown = _to_uint8(picture)
-        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=255)
-        ax.set_title(title, fontsize=11)
-        ax.set_axis_off()
+    cell = (2.6, 2.6 * height / width)
+    fig, axes = _display.image_grid(
+        len(panels), ncols=len(panels), fig=fig, cell=cell, extra_height=1.6
+    )
+    for ax, (title, picture) in zip(axes, panels, strict=True):
+        shown = np.clip(np.round(picture), 0, 255).astype(np.uint8)
+        _display.show_image(ax, shown, title, fontsize=11)
     fig.suptitle(
         f"The original image and {len(settings)} augmented version(s) with fixed transform values"
     )
     return fig
+
+
+def _strengths(rotation: Any, brightness: Any, zoom: Any, contrast: Any) -> dict[str, float]:
+    return {
+        "rotation": as_number(rotation, "rotation", low=0, high=0.5),
+        "brightness": as_number(brightness, "brightness", low=0, high=1),
+        "zoom": as_number(zoom, "zoom", low=0, high=0.9),
+        "contrast": as_number(contrast, "contrast", low=0, high=1),
+    }
 
 
 class AugmentationExplorer(_Explorer):
@@ -547,7 +299,7 @@ class AugmentationExplorer(_Explorer):
             tooltip="Set every control to a random value, as a random augmenter would",
         )
         self.reset_button = w.Button(description="Reset", tooltip="Back to the original image")
-        self.original_image = w.Image(value=_png(_to_uint8(image)), format="png")
+        self.original_image = w.Image(value=_png(image), format="png")
         self.result_image = w.Image(value=self.original_image.value, format="png")
         self.caption = w.HTML()
         self.code = w.HTML()
@@ -614,7 +366,7 @@ class AugmentationExplorer(_Explorer):
         """Recompute the result for the current controls and redraw it."""
         settings = self.settings
         self.result = augment_image(self.image, **vars(settings))
-        self.result_image.value = _png(_to_uint8(self.result))
+        self.result_image.value = _png(self.result)
         self.caption.value = (
             f"<p role='status' class='augment-caption'>Augmented: {html.escape(str(settings))}"
             f"<br><code>{html.escape(pinned_layers(settings))}</code></p>"
@@ -690,13 +442,14 @@ def augmentation_explorer(
     >>> explorer = augmentation_explorer(image, static=False)
     >>> explorer.rotation.value = 0.25  # a quarter turn: the result image is redrawn
     """
-    array = _shrink(_image_0_255(image), _check_size(max_size))
-    strengths = {
-        "rotation": _number(rotation, "rotation", 0, 0.5),
-        "brightness": _number(brightness, "brightness", 0, 1),
-        "zoom": _number(zoom, "zoom", 0, 0.9),
-        "contrast": _number(contrast, "contrast", 0, 1),
-    }
+    array = _image_0_255(image)
+    if max_size is not None and max(array.shape[:2]) > as_int(max_size, "max_size", minimum=8):
+        import tensorflow as tf
+
+        scale = max_size / max(array.shape[:2])
+        size = [max(1, round(array.shape[0] * scale)), max(1, round(array.shape[1] * scale))]
+        array = np.asarray(tf.image.resize(array, size, antialias=True), dtype=np.float32)
+    strengths = _strengths(rotation, brightness, zoom, contrast)
     if not isinstance(flip, bool):
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     seed = as_seed(seed)
@@ -708,65 +461,7 @@ def augmentation_explorer(
     return AugmentationExplorer(array, strengths, flip, seed)
 
 
-def _check_size(max_size: Any) -> int | None:
-    if max_size is None:
-        return None
-    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)):
-        raise TypeError(f"max_size must be an int or None; got {describe(max_size)}")
-    if max_size < 8:
-        raise ValueError(f"max_size must be at least 8 pixels; got {max_size}")
-    return int(max_size)
-
-
 # --------------------------------------------------------------------------- feature maps
-
-
-def _check_model(model: Any) -> Any:
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras Model; got {describe(model)}")
-    return model
-
-
-def feature_map_layers(model: Any) -> list[str]:
-    """Names of the top-level layers whose output is a stack of feature maps.
-
-    Convolution, pooling, normalization and activation layers with a 4-D output
-    ``(N, H, W, C)``; preprocessing layers (rescaling, augmentation) and nested
-    models are left out. The model must be built (it has an input shape).
-
-    Parameters
-    ----------
-    model : keras.Model
-
-    Returns
-    -------
-    list of str
-        In model order; empty if there is none.
-
-    Examples
-    --------
-    >>> from course_utils.models import build_course_cnn
-    >>> feature_map_layers(build_course_cnn((64, 64, 3)))[:2]  # doctest: +SKIP
-    ['conv1', 'pool1']
-    """
-    import keras
-
-    model = _check_model(model)
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, (keras.Model, keras.layers.InputLayer)):
-            continue
-        if ".preprocessing." in type(layer).__module__:
-            continue
-        try:
-            shape = layer.output.shape
-        except (AttributeError, ValueError):
-            continue
-        if len(shape) == 4:
-            names.append(layer.name)
-    return names
 
 
 def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
@@ -797,9 +492,7 @@ def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
         raise ValueError(f"feature_map must have shape (H, W); got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError("feature_map must be finite; got NaN or infinite values")
-    low, high = float(array.min()), float(array.max())
-    scaled = (array - low) / (high - low) if high > low else np.zeros_like(array)
-    rgba = colormaps[cmap](scaled)
+    rgba = colormaps[cmap](_display.normalize_map(array))
     return np.round(rgba[..., :3] * 255).astype(np.uint8)
 
 
@@ -829,7 +522,7 @@ class FeatureMapExplorer(_Explorer):
             continuous_update=True,
             layout=w.Layout(width="360px"),
         )
-        self.input_image = w.Image(value=_png(_to_uint8(image)), format="png")
+        self.input_image = w.Image(value=_png(image), format="png")
         self.map_image = w.Image(format="png")
         self.caption = w.HTML()
         self.layer.observe(lambda _: self._on_layer(), names="value")
@@ -921,9 +614,8 @@ def feature_map_explorer(
     """
     from course_utils.plots import feature_maps
 
-    model = _check_model(model)
     array = as_images(image, "image", batch=False, channels=None)
-    feature_maps(model, array, layer=None)  # builds the model and checks the image
+    feature_maps(model, array, layer=None)  # checks the model and the image, builds the model
     layers = feature_map_layers(model)
     if layer is None:
         layer = layers[0]
@@ -935,127 +627,6 @@ def feature_map_explorer(
 
 
 # --------------------------------------------------------------------------- training trace
-
-
-def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
-    """Per-epoch metrics (and observations, if any) of a training run.
-
-    Parameters
-    ----------
-    trace : TrainingTrace, keras History, or mapping
-        A :class:`course_utils.trace.TrainingTrace`, the ``History`` returned by
-        ``model.fit``, or a mapping such as ``{"loss": [...], "val_loss": [...]}``.
-
-    Returns
-    -------
-    metrics : dict of str to list of float
-        Metric name -> one value per epoch (NaN where an epoch did not log
-        it); all lists have the same length.
-    observations : list of str
-        One remark per epoch: the trace's own, or for a History or mapping with
-        a ``"loss"`` those of :class:`course_utils.trace.TrainingTrace`.
-
-    Examples
-    --------
-    >>> metrics, notes = trace_metrics({"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]})
-    >>> metrics["loss"], notes[1]
-    ([1.0, 0.5], 'improving: loss -50%')
-    """
-    observations: list[str] = []
-    if isinstance(trace, Mapping):
-        history = trace
-    elif isinstance(getattr(trace, "history", None), Mapping):
-        history = trace.history
-        observations = [str(o) for o in getattr(trace, "observations", None) or []]
-    else:
-        raise TypeError(
-            "trace must be a TrainingTrace, a keras History or a mapping of per-epoch "
-            f"metrics; got {describe(trace)}"
-        )
-    metrics: dict[str, list[float]] = {}
-    for name, values in history.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
-            raise TypeError(f"trace[{name!r}] must be a list of numbers; got {describe(values)}")
-        metrics[str(name)] = [math.nan if v is None else float(v) for v in values]
-    lengths = {len(v) for v in metrics.values()}
-    if not metrics or lengths == {0}:
-        raise ValueError("trace must hold at least one epoch of metrics; got none")
-    if len(lengths) != 1:
-        raise ValueError(
-            f"trace: every metric must have one value per epoch; got lengths "
-            f"{ {k: len(v) for k, v in metrics.items()} }"
-        )
-    epochs = lengths.pop()
-    order = sorted(metrics, key=lambda n: (n.startswith("val_"), "loss" not in n, n))
-    metrics = {name: metrics[name] for name in order}  # loss, accuracy, val_loss, ...
-    if not observations and "loss" in metrics:
-        from course_utils.trace import TrainingTrace
-
-        observations = TrainingTrace.from_history(metrics).observations
-    observations = (list(observations) + [""] * epochs)[:epochs]
-    return metrics, observations
-
-
-def plot_trace_epoch(
-    metrics: Mapping[str, Sequence[float]], epoch: int, fig: Figure | None = None
-) -> Figure:
-    """Loss and accuracy curves up to ``epoch``, the rest of the run faded.
-
-    Parameters
-    ----------
-    metrics : mapping of str to list of float
-        From :func:`trace_metrics`.
-    epoch : int
-        1-based epoch to replay up to.
-    fig : matplotlib.figure.Figure, optional
-        Figure to draw into (cleared first).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One axes for the loss metrics and, if the run has accuracy metrics,
-        one for them; training solid, validation dashed; a marker at ``epoch``.
-
-    Examples
-    --------
-    >>> fig = plot_trace_epoch({"loss": [1.0, 0.6, 0.4]}, epoch=2)
-    >>> [ax.get_title() for ax in fig.axes]
-    ['loss']
-    """
-    epochs = len(next(iter(metrics.values())))
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
-        raise TypeError(f"epoch must be an int; got {describe(epoch)}")
-    if not 1 <= epoch <= epochs:
-        raise ValueError(f"epoch must be between 1 and {epochs}; got {epoch}")
-    groups = [("loss", [k for k in metrics if "loss" in k])]
-    accuracy = [k for k in metrics if "acc" in k]
-    if accuracy:
-        groups.append(("accuracy", accuracy))
-    others = [k for k in metrics if "loss" not in k and "acc" not in k]
-    if not groups[0][1]:
-        groups = groups[1:] or [("metric", others)]
-    fig = _display.fresh_figure(fig, (5.5 * len(groups), 3.8))
-    x = np.arange(1, epochs + 1)
-    colours = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")  # Okabe-Ito, colour-blind safe
-    for index, (title, names) in enumerate(groups, 1):
-        ax = fig.add_subplot(1, len(groups), index)
-        for number, name in enumerate(sorted(names, key=lambda n: n.startswith("val_"))):
-            values = np.asarray(metrics[name], dtype=float)
-            colour = colours[number % len(colours)]
-            style = "--" if name.startswith("val_") else "-"
-            ax.plot(x, values, style, color=colour, alpha=0.25)
-            ax.plot(x[:epoch], values[:epoch], style, marker="o", color=colour, label=name)
-        ax.axvline(epoch, color="0.4", linewidth=1)
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.set_xticks(x if epochs <= 12 else np.linspace(1, epochs, 6).round())
-        ax.legend(loc="best")
-    fig.suptitle(f"Training curves replayed up to epoch {epoch} of {epochs}")
-    return fig
-
-
-def _cell(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.4g}"
 
 
 class TraceExplorer(_Explorer):
@@ -1093,15 +664,11 @@ class TraceExplorer(_Explorer):
         """Redraw the curves and the table row for the selected epoch."""
         epoch = int(self.epoch.value)
         fig = plot_trace_epoch(self.metrics, epoch)
-        self.plot.value = _figure_png(fig)
-        cells = "".join(f"<td>{_cell(values[epoch - 1])}</td>" for values in self.metrics.values())
-        heads = "".join(f"<th>{html.escape(name)}</th>" for name in self.metrics)
-        note = self.observations[epoch - 1]
-        self.row.value = (
-            f"<table class='trace-row'><thead><tr><th>epoch</th>{heads}<th>observation</th>"
-            f"</tr></thead><tbody><tr><td>{epoch}</td>{cells}<td>{html.escape(note)}</td></tr>"
-            "</tbody></table>"
-        )
+        self.plot.value = _display.png_bytes(fig)
+        cells = [values[epoch - 1] for values in self.metrics.values()]
+        cells = ["-" if math.isnan(v) else f"{v:.4g}" for v in cells]
+        row = [epoch, *cells, self.observations[epoch - 1]]
+        self.row.value = _display.Table(["epoch", *self.metrics, "observation"], [row]).html()
 
     def static_figure(self) -> Figure:
         """The whole run's curves (for static output)."""
@@ -1134,3 +701,259 @@ def trace_explorer(trace: Any, static: bool | None = None) -> TraceExplorer | Fi
         epochs = len(next(iter(metrics.values())))
         return plot_trace_epoch(metrics, epochs)
     return TraceExplorer(metrics, observations)
+
+
+# --------------------------------------------------------------------------- quiz
+
+_FEEDBACK_STYLE = {
+    True: ("#0072b2", "&#10004; Correct."),  # blue (Okabe-Ito), with a symbol and a word
+    False: ("#d55e00", "&#10008; Not quite."),  # vermillion, never colour alone
+}
+
+
+class QuizWidget(_Explorer):
+    """Interactive quiz: one question at a time, feedback, explanations, score.
+
+    Build it with :func:`quiz_widget`. The widget itself is :attr:`box`
+    (an ``ipywidgets.VBox``); displaying this object shows the widget in a front
+    end with a widget manager and the quiz as text (answers hidden) elsewhere.
+
+    Attributes
+    ----------
+    quiz : Quiz
+        The questions.
+    index : int
+        Position of the question shown.
+    answers : dict of str to tuple of str
+        Checked answers so far (question id -> keys).
+    score : int
+        Questions answered correctly so far.
+    """
+
+    def __init__(self, quiz: Quiz):
+        import ipywidgets as w
+
+        self.quiz = quiz
+        self.index = 0
+        self.answers: dict[str, tuple[str, ...]] = {}
+        self.score = 0
+        layout = w.Layout(width="auto")
+        self.header = w.HTML()
+        self.prompt = w.HTML()
+        self.radio = w.RadioButtons(options=[], value=None, layout=layout)
+        self.checks: list[Any] = []
+        self.checks_box = w.VBox()
+        self.feedback = w.HTML()
+        self.check_button = w.Button(
+            description="Check answer", button_style="primary", tooltip="Check your answer"
+        )
+        self.next_button = w.Button(description="Next question", tooltip="Go to the next question")
+        self.restart_button = w.Button(description="Start again", tooltip="Start the quiz again")
+        self.check_button.on_click(lambda _: self.check())
+        self.next_button.on_click(lambda _: self.next())
+        self.restart_button.on_click(lambda _: self.restart())
+        self.radio.observe(self._on_pick, names="value")
+        self.buttons = w.HBox([self.check_button, self.next_button, self.restart_button])
+        self.box = w.VBox(
+            [self.header, self.prompt, self.radio, self.checks_box, self.buttons, self.feedback]
+        )
+        self.box.add_class("course-quiz")
+        self._show()
+
+    # state ---------------------------------------------------------------
+    @property
+    def question(self) -> Question:
+        """The question shown."""
+        return self.quiz.questions[self.index]
+
+    @property
+    def done(self) -> bool:
+        """True once every question has been checked."""
+        return len(self.answers) == len(self.quiz)
+
+    def selected(self) -> tuple[str, ...]:
+        """Keys currently picked for the question shown."""
+        if self.question.multiple:
+            return tuple(
+                c.key
+                for c, box in zip(self.question.choices, self.checks, strict=True)
+                if box.value
+            )
+        return () if self.radio.value is None else (self.radio.value,)
+
+    def select(self, *keys: str) -> None:
+        """Pick choices by key, as a learner would (used by tests and demos)."""
+        question = self.question
+        unknown = [k for k in keys if k not in {c.key for c in question.choices}]
+        if unknown:
+            raise ValueError(f"keys: {unknown} are not choices of {question.id!r}")
+        if question.multiple:
+            for choice, box in zip(question.choices, self.checks, strict=True):
+                box.value = choice.key in keys
+        else:
+            if len(keys) != 1:
+                raise ValueError(f"keys: {question.id!r} takes one choice; got {len(keys)}")
+            self.radio.value = keys[0]
+
+    # actions -------------------------------------------------------------
+    def check(self) -> Feedback | None:
+        """Score the picked choices and show the explanations (first check counts)."""
+        question = self.question
+        chosen = self.selected()
+        if not chosen:
+            self.feedback.value = "<p role='status'>Pick an answer first.</p>"
+            return None
+        feedback = _feedback(question, chosen)
+        if question.id not in self.answers:
+            self.answers[question.id] = chosen
+            self.score += feedback.is_correct
+        self._show_feedback(question, self.answers[question.id])
+        self._lock(True)
+        self._update_header()
+        return feedback
+
+    def next(self) -> None:
+        """Show the next question (or the final score after the last one)."""
+        if self.index + 1 < len(self.quiz):
+            self.index += 1
+            self._show()
+        else:
+            self._finish()
+
+    def restart(self) -> None:
+        """Clear the answers and the score and go back to the first question."""
+        self.index = 0
+        self.answers = {}
+        self.score = 0
+        self._show()
+
+    # drawing -------------------------------------------------------------
+    def _on_pick(self, change: dict) -> None:
+        if self.question.id not in self.answers:  # clear "Pick an answer first."
+            self.feedback.value = ""
+
+    def _update_header(self) -> None:
+        checked = len(self.answers)
+        self.header.value = (
+            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; question "
+            f"{self.index + 1} of {len(self.quiz)} &middot; "
+            f"<span class='quiz-score'>score {self.score} / {checked}</span></p>"
+        )
+
+    def _lock(self, locked: bool) -> None:
+        self.radio.disabled = locked
+        for box in self.checks:
+            box.disabled = locked
+        self.check_button.disabled = locked
+
+    def _show(self) -> None:
+        import ipywidgets as w
+
+        question = self.question
+        hint = " <em>(pick all that apply)</em>" if question.multiple else ""
+        self.prompt.value = (
+            f"<div style='font-size: 1.1em'>{_prompt_html(question.prompt)}{hint}</div>"
+        )
+        options = [(f"{c.key}) {c.text}", c.key) for c in question.choices]
+        self.radio.unobserve(self._on_pick, names="value")
+        self.radio.options = options if not question.multiple else []
+        self.radio.value = None
+        self.radio.observe(self._on_pick, names="value")
+        self.radio.layout.display = "none" if question.multiple else ""
+        self.checks = (
+            [
+                w.Checkbox(
+                    value=False, description=label, indent=False, layout=w.Layout(width="auto")
+                )
+                for label, _ in options
+            ]
+            if question.multiple
+            else []
+        )
+        self.checks_box.children = self.checks
+        self.next_button.description = (
+            "Next question" if self.index + 1 < len(self.quiz) else "See your score"
+        )
+        self.next_button.disabled = False
+        self.feedback.value = ""
+        self._lock(False)
+        self._update_header()
+
+    def _show_feedback(self, question: Question, chosen: tuple[str, ...]) -> None:
+        is_correct = set(chosen) == set(question.correct_keys)
+        colour, verdict = _FEEDBACK_STYLE[is_correct]
+        lines = []
+        for c in question.choices:
+            mark = "&#10004;" if c.correct else "&#10008;"
+            picked = " <em>(your answer)</em>" if c.key in chosen else ""
+            lines.append(f"<li><strong>{c.key}) {mark}</strong>{picked} {html.escape(c.why)}</li>")
+        self.feedback.value = (
+            f"<div role='status' aria-live='polite' class='quiz-feedback' "
+            f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
+            f"<p><strong>{verdict}</strong> The answer is "
+            f"{', '.join(question.correct_keys)}.</p><ul style='list-style: none; padding-left: 0'>"
+            f"{''.join(lines)}</ul></div>"
+        )
+
+    def _finish(self) -> None:
+        self.header.value = (
+            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; finished &middot; "
+            f"<span class='quiz-score'>score {self.score} / {len(self.quiz)}</span></p>"
+        )
+        missed = [q for q in self.quiz.questions if q.id not in self.answers]
+        note = f" You skipped {len(missed)} question(s); start again to try them." if missed else ""
+        self.prompt.value = (
+            f"<p role='status'>You answered {self.score} of {len(self.quiz)} questions "
+            f"correctly.{note}</p>"
+        )
+        self.radio.layout.display = "none"
+        self.checks_box.children = []
+        self.feedback.value = ""
+        self.check_button.disabled = True
+        self.next_button.disabled = True
+
+    def _static_bundle(self) -> dict:
+        return {"text/plain": str(self.quiz), "text/html": self.quiz._repr_html_()}
+
+    def __str__(self) -> str:
+        return str(self.quiz)
+
+
+def quiz_widget(
+    quiz: Quiz | str | int, static: bool | None = None, seed: int | None = None
+) -> QuizWidget | Quiz:
+    """Show a quiz one question at a time with feedback and a running score.
+
+    Parameters
+    ----------
+    quiz : Quiz, str or int
+        A quiz, or a lesson name/number passed to :func:`load_quiz`.
+    static : bool or None
+        True: return the :class:`Quiz` itself, which shows as text (answers
+        hidden). False: the widget. None: the widget in a Jupyter kernel or
+        Colab, the text elsewhere (see :func:`course_utils.widgets.widgets_available`).
+    seed : int or None
+        Orders the choices (:meth:`Quiz.shuffled`); None: :func:`learner_seed`.
+
+    Returns
+    -------
+    QuizWidget or Quiz
+        Display it (last line of a cell). Keyboard: Tab moves between the
+        choices and the buttons, arrow keys pick, Space or Enter presses.
+        In a front end without widgets (an HTML export) it shows as text with
+        the answers hidden. Its choices are shuffled; ``check_answers`` on the
+        returned quiz (``widget.quiz`` for the widget) takes the keys shown.
+
+    Examples
+    --------
+    >>> quiz = quiz_widget("02", static=False, seed=0)
+    >>> quiz.select(*quiz.question.correct_keys); quiz.check().is_correct
+    True
+    """
+    quiz = _as_quiz(quiz)
+    if not len(quiz):
+        raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
+    quiz = quiz.shuffled(learner_seed() if seed is None else seed)
+    if _use_static(static):
+        return quiz
+    return QuizWidget(quiz)

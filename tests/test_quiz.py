@@ -1,6 +1,5 @@
 """The question banks are valid, answerable and explained; scoring and the quiz widget."""
 
-import copy
 import re
 import sys
 
@@ -9,13 +8,10 @@ import pytest
 from course_utils.course import LESSONS
 from course_utils.quiz import (
     Quiz,
-    QuizWidget,
     available_quizzes,
     check_answers,
     is_code_reading,
-    learner_seed,
     load_quiz,
-    quiz_widget,
     review_quiz,
     validate_bank,
 )
@@ -36,37 +32,79 @@ def _bank(name):
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-VALID = {
-    "lesson": "99_demo",
-    "title": "Demo",
-    "objectives": {"one": "First objective", "two": "Second objective"},
-    "questions": [
-        {
-            "id": "demo-a",
-            "objective": "one",
-            "prompt": "Pick b.",
-            "choices": [
-                {"text": "A", "why": "Not a."},
-                {"text": "B", "why": "Yes, b.", "correct": True},
-            ],
-        },
-        {
-            "id": "demo-b",
-            "objective": "two",
-            "prompt": "Pick a and c.",
-            "choices": [
-                {"text": "A", "why": "Yes.", "correct": True},
-                {"text": "B", "why": "No."},
-                {"text": "C", "why": "Yes.", "correct": True},
-            ],
-        },
-    ],
-}
+DEMO_TOML = """
+lesson = "99_demo"
+title = "Demo"
+
+[objectives]
+one = "First objective"
+two = "Second objective"
+
+[[questions]]
+id = "demo-a"
+objective = "one"
+prompt = "Pick the second."
+[[questions.choices]]
+text = "First"
+why = "Not this one."
+[[questions.choices]]
+text = "Second"
+correct = true
+why = "Yes, the second."
+[[questions.choices]]
+text = "Third"
+why = "Not this one either."
+
+[[questions]]
+id = "demo-b"
+objective = "two"
+prompt = "Pick the first and the third."
+[[questions.choices]]
+text = "First"
+correct = true
+why = "Yes."
+[[questions.choices]]
+text = "Second"
+why = "No."
+[[questions.choices]]
+text = "Third"
+correct = true
+why = "Yes."
+
+[[questions]]
+id = "demo-c"
+objective = "one"
+prompt = \"\"\"What does this print?
+
+```python
+print(len([1, 2, 3]))
+```
+\"\"\"
+[[questions.choices]]
+text = "3"
+correct = true
+why = "len counts the three items."
+[[questions.choices]]
+text = "6"
+why = "That is the sum, not the length."
+"""
 
 
 def _demo():
-    bank = copy.deepcopy(VALID)
-    return bank
+    """The demo bank (:data:`DEMO_TOML`) as parsed TOML, a fresh copy each time."""
+    return tomllib.loads(DEMO_TOML)
+
+
+def demo_quiz(folder):
+    """The demo bank written to ``folder`` and loaded as a Quiz (the fixture of quiz tests)."""
+    path = folder / "99_demo.toml"
+    path.write_text(DEMO_TOML, encoding="utf-8")
+    return load_quiz(path)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    return demo_quiz(tmp_path)
 
 
 # --------------------------------------------------------------------------- the banks
@@ -142,8 +180,8 @@ def test_validate_accepts_a_valid_bank():
         (lambda b: b["questions"][0].update(prompt=" "), "empty prompt"),
         (lambda b: b["questions"][0].update(objective="three"), "objective 'three' is not"),
         (lambda b: b["questions"][1].update(objective="one"), "'two' is not asked"),
-        (lambda b: b["questions"][0]["choices"].pop(), "at least two choices"),
-        (lambda b: b["questions"][0]["choices"][0].update(text="B"), "same text"),
+        (lambda b: b["questions"][2]["choices"].pop(), "at least two choices"),
+        (lambda b: b["questions"][0]["choices"][0].update(text="Second"), "same text"),
         (lambda b: b["questions"][0]["choices"][0].pop("text"), "needs a text"),
         (lambda b: b["questions"][0]["choices"][0].update(why=""), "needs an explanation"),
         (lambda b: b["questions"][0]["choices"][1].pop("correct"), "cannot be answered"),
@@ -219,71 +257,6 @@ def test_load_quiz_invalid_bank(tmp_path):
         load_quiz(path)
 
 
-DEMO_TOML = """
-lesson = "99_demo"
-title = "Demo"
-
-[objectives]
-one = "First objective"
-two = "Second objective"
-
-[[questions]]
-id = "demo-a"
-objective = "one"
-prompt = "Pick the second."
-[[questions.choices]]
-text = "First"
-why = "Not this one."
-[[questions.choices]]
-text = "Second"
-correct = true
-why = "Yes, the second."
-[[questions.choices]]
-text = "Third"
-why = "Not this one either."
-
-[[questions]]
-id = "demo-b"
-objective = "two"
-prompt = "Pick the first and the third."
-[[questions.choices]]
-text = "First"
-correct = true
-why = "Yes."
-[[questions.choices]]
-text = "Second"
-why = "No."
-[[questions.choices]]
-text = "Third"
-correct = true
-why = "Yes."
-
-[[questions]]
-id = "demo-c"
-objective = "one"
-prompt = \"\"\"What does this print?
-
-```python
-print(len([1, 2, 3]))
-```
-\"\"\"
-[[questions.choices]]
-text = "3"
-correct = true
-why = "len counts the three items."
-[[questions.choices]]
-text = "6"
-why = "That is the sum, not the length."
-"""
-
-
-@pytest.fixture
-def demo(tmp_path):
-    path = tmp_path / "99_demo.toml"
-    path.write_text(DEMO_TOML, encoding="utf-8")
-    return load_quiz(path)
-
-
 def test_quiz_lookup(demo):
     assert demo["demo-a"].choice("b").correct
     with pytest.raises(KeyError, match="no question 'nope'"):
@@ -345,23 +318,6 @@ def test_shuffled_keeps_each_choice_with_its_explanation_and_rekeys(demo):
 def test_shuffled_rejects_a_bad_seed(demo):
     with pytest.raises(TypeError, match="seed must be an int; got str"):
         demo.shuffled("1")
-
-
-def test_widget_and_text_show_the_learners_order(demo, monkeypatch):
-    monkeypatch.setenv("COURSE_QUIZ_SEED", "5")
-    assert learner_seed() == 5
-    shown = quiz_widget(demo, static=True)
-    assert shown == demo.shuffled(5)
-    widget = quiz_widget(demo, static=False)
-    assert widget.quiz == demo.shuffled(5)
-    right = shown["demo-a"].correct_keys
-    assert check_answers(shown, {"demo-a": right}).score == 1
-    assert check_answers(widget, {"demo-a": right}).score == 1
-    monkeypatch.setenv("COURSE_QUIZ_SEED", "five")
-    with pytest.raises(ValueError, match="COURSE_QUIZ_SEED must be an integer; got 'five'"):
-        learner_seed()
-    monkeypatch.delenv("COURSE_QUIZ_SEED")
-    assert learner_seed() == learner_seed()
 
 
 # --------------------------------------------------------------------------- the banks' shape
@@ -510,105 +466,3 @@ def test_check_answers_needs_a_mapping(demo):
 def test_check_answers_needs_a_quiz():
     with pytest.raises(TypeError, match="quiz must be a Quiz or a lesson name; got NoneType"):
         check_answers(None, {})
-
-
-# --------------------------------------------------------------------------- the widget
-
-
-def test_widget_one_question_at_a_time_with_feedback_and_score(demo):
-    widget = quiz_widget(demo, static=False, seed=0)
-    quiz = demo.shuffled(0)
-    assert isinstance(widget, QuizWidget)
-    assert "question 1 of 3" in widget.header.value and "score 0 / 0" in widget.header.value
-    assert widget.radio.options[0] == (f"a) {quiz.questions[0].choices[0].text}", "a")
-    assert widget.feedback.value == ""
-    widget.check()  # nothing picked yet
-    assert "Pick an answer first" in widget.feedback.value
-    right = quiz["demo-a"].correct_keys[0]
-    wrong = next(c.key for c in quiz["demo-a"].choices if not c.correct)
-    widget.select(right)
-    assert widget.feedback.value == ""
-    feedback = widget.check()
-    assert feedback.is_correct
-    assert "Correct." in widget.feedback.value
-    assert all(c.why in widget.feedback.value for c in quiz["demo-a"].choices)
-    assert "(your answer)" in widget.feedback.value
-    assert "score 1 / 1" in widget.header.value
-    assert widget.radio.disabled and widget.check_button.disabled
-
-    widget.next_button.click()  # demo-b: pick all that apply
-    assert widget.index == 1 and widget.question.multiple
-    assert widget.radio.layout.display == "none" and len(widget.checks) == 3
-    assert "pick all that apply" in widget.prompt.value
-    widget.select(*quiz["demo-b"].correct_keys)
-    assert widget.selected() == quiz["demo-b"].correct_keys
-    assert widget.check().is_correct
-    assert all(box.disabled for box in widget.checks)
-
-    widget.next()  # demo-c: a code-reading question, answered wrongly
-    assert "<pre><code>print(len([1, 2, 3]))</code></pre>" in widget.prompt.value
-    not_three = next(c.key for c in widget.question.choices if not c.correct)
-    widget.select(not_three)
-    widget.check_button.click()
-    answer = quiz["demo-c"].correct_keys[0]
-    assert "Not quite." in widget.feedback.value
-    assert f"The answer is {answer}." in widget.feedback.value
-    assert "score 2 / 3" in widget.header.value
-    widget.select(answer)  # changing the answer after checking does not change the score
-    widget.check()
-    assert widget.score == 2 and widget.answers["demo-c"] == (not_three,)
-    assert wrong != right
-
-
-def test_widget_finishes_and_restarts(demo):
-    quiz = demo.sample(2, seed=0)
-    widget = quiz_widget(quiz, static=False)
-    widget.select(*widget.question.correct_keys)
-    widget.check()
-    assert widget.next_button.description == "Next question"
-    widget.next()
-    assert widget.next_button.description == "See your score"
-    widget.next()  # skip the last question
-    assert "finished" in widget.header.value and "score 1 / 2" in widget.header.value
-    assert "You skipped 1 question(s)" in widget.prompt.value
-    assert not widget.done
-    widget.restart_button.click()
-    assert (widget.index, widget.score, widget.answers) == (0, 0, {})
-    for _ in range(2):
-        widget.select(*widget.question.correct_keys)
-        widget.check()
-        widget.next()
-    assert widget.done and "You answered 2 of 2" in widget.prompt.value
-    assert "skipped" not in widget.prompt.value
-
-
-def test_widget_select_rejects_bad_keys(demo):
-    widget = quiz_widget(demo, static=False)
-    with pytest.raises(ValueError, match=r"keys: \['z'\] are not choices"):
-        widget.select("z")
-    with pytest.raises(ValueError, match="takes one choice; got 2"):
-        widget.select("a", "b")
-
-
-def test_widget_displays_as_text_without_a_widget_front_end(demo):
-    widget = quiz_widget(demo, static=False, seed=1)
-    bundle = widget._repr_mimebundle_()
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id
-    assert bundle["text/plain"] == str(demo.shuffled(1)) == str(widget)
-    assert "<details>" in bundle["text/html"]
-
-
-def test_quiz_widget_is_text_outside_a_kernel(demo, monkeypatch):
-    from course_utils import widgets
-
-    monkeypatch.setattr(widgets, "widgets_available", lambda: False)
-    assert quiz_widget(demo, seed=2) == demo.shuffled(2)
-    assert isinstance(quiz_widget(demo, static=False), QuizWidget)
-    monkeypatch.setattr(widgets, "widgets_available", lambda: True)
-    assert isinstance(quiz_widget(demo), QuizWidget)
-    assert isinstance(quiz_widget(demo, static=True), Quiz)
-
-
-def test_widget_needs_questions():
-    with pytest.raises(ValueError, match="quiz: 'none' has no questions"):
-        quiz_widget(Quiz("none", "Nothing"), static=False)

@@ -18,7 +18,9 @@ from course_utils.trace import (
     TrainingTrace,
     ValidationTurn,
     epoch_observations,
+    plot_trace_epoch,
     prediction_trace,
+    trace_metrics,
     validation_turn,
 )
 
@@ -574,3 +576,84 @@ def test_plot_settings_are_checked(trained):
         trace.plot(max_panels=0)
     with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
         trace.plot(fig=1)
+
+
+# --------------------------------------------------------------------------- replay
+
+HISTORY = {
+    "loss": [1.2, 0.9, 0.7, 0.5],
+    "accuracy": [0.5, 0.6, 0.7, 0.8],
+    "val_loss": [1.3, 1.0, 0.9, 0.95],
+    "val_accuracy": [0.45, 0.55, 0.6, 0.62],
+}
+
+
+class _Recorded:
+    """Looks like a TrainingTrace or a keras History: a ``history`` dict."""
+
+    def __init__(self, history, observations=None):
+        self.history = history
+        if observations is not None:
+            self.observations = observations
+
+
+def test_trace_metrics_from_a_mapping():
+    metrics, notes = trace_metrics(HISTORY)
+    assert metrics == HISTORY
+    assert notes == TrainingTrace.from_history(HISTORY).observations
+    assert notes[3].startswith("improving")  # one epoch of higher val_loss is a wiggle
+    assert trace_metrics({"accuracy": [0.5, 0.6]})[1] == ["", ""]  # no loss: no observations
+
+
+def test_trace_metrics_from_a_training_trace():
+    trace = TrainingTrace.from_history({"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]})
+    metrics, notes = trace_metrics(trace)
+    assert metrics == {"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]}
+    assert notes == trace.observations
+
+
+def test_trace_metrics_from_a_history_with_observations():
+    metrics, notes = trace_metrics(_Recorded(HISTORY, ["starts", "learns"]))
+    assert metrics["val_loss"] == HISTORY["val_loss"]
+    assert notes == ["starts", "learns", "", ""]  # the trace's own remarks are kept
+    assert trace_metrics(_Recorded({"loss": np.array([1.0, 2.0])}))[0] == {"loss": [1.0, 2.0]}
+
+
+@pytest.mark.parametrize(
+    ("trace", "error", "message"),
+    [
+        (42, TypeError, "trace must be a keras History"),
+        ({"loss": "high"}, TypeError, r"trace\['loss'\] must be a list of numbers"),
+        ({}, ValueError, "at least one epoch"),
+        ({"loss": []}, ValueError, "at least one epoch"),
+        ({"loss": [1.0, 0.5], "accuracy": [0.5]}, ValueError, "one value per epoch"),
+    ],
+)
+def test_trace_metrics_errors(trace, error, message):
+    with pytest.raises(error, match=message):
+        trace_metrics(trace)
+
+
+def test_plot_trace_epoch_structure():
+    fig = plot_trace_epoch(HISTORY, epoch=2)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
+    loss_ax = fig.axes[0]
+    labels = [
+        line.get_label() for line in loss_ax.get_lines() if not line.get_label().startswith("_")
+    ]
+    assert labels == ["loss", "val_loss"]
+    replayed = [line for line in loss_ax.get_lines() if line.get_label() == "loss"][0]
+    assert list(replayed.get_xdata()) == [1, 2]
+    assert fig._suptitle.get_text() == "Training curves replayed up to epoch 2 of 4"
+
+
+def test_plot_trace_epoch_other_metric_groups():
+    assert [ax.get_title() for ax in plot_trace_epoch({"accuracy": [0.1]}, 1).axes] == ["accuracy"]
+    assert [ax.get_title() for ax in plot_trace_epoch({"lr": [0.1] * 20}, 20).axes] == ["metric"]
+
+
+def test_plot_trace_epoch_errors():
+    with pytest.raises(ValueError, match="epoch must be between 1 and 4; got 5"):
+        plot_trace_epoch(HISTORY, 5)
+    with pytest.raises(TypeError, match="epoch must be an int; got float"):
+        plot_trace_epoch(HISTORY, 1.0)

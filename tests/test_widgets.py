@@ -12,25 +12,23 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
+from test_quiz import demo_quiz
 
 from course_utils import widgets
+from course_utils.augment import AugmentationSettings, augment_image, random_settings
+from course_utils.quiz import Quiz, check_answers, learner_seed
 from course_utils.trace import TrainingTrace
 from course_utils.widgets import (
     AugmentationExplorer,
-    AugmentationSettings,
     FeatureMapExplorer,
+    QuizWidget,
     TraceExplorer,
-    augment_image,
     augmentation_explorer,
     colorize,
     feature_map_explorer,
-    feature_map_layers,
-    pinned_layers,
     plot_augmentation,
-    plot_trace_epoch,
-    random_settings,
+    quiz_widget,
     trace_explorer,
-    trace_metrics,
     widgets_available,
 )
 
@@ -41,6 +39,11 @@ def _image(height=24, width=24):
     image = np.stack([x * 255 / (width - 1), y * 255 / (height - 1), np.full_like(x, 60.0)], -1)
     image[2:8, 3:9] = 250
     return image.astype(np.uint8)
+
+
+def _row(explorer) -> str:
+    """The trace explorer's table row, without cell styles."""
+    return explorer.row.value.replace(' style="text-align:left"', "")
 
 
 def _decode(png: bytes) -> np.ndarray:
@@ -61,6 +64,11 @@ def tiny_model():
         ]
     )
     return model
+
+
+@pytest.fixture
+def demo(tmp_path):
+    return demo_quiz(tmp_path)
 
 
 HISTORY = {
@@ -113,144 +121,6 @@ def test_static_must_be_bool_or_none():
         augmentation_explorer(_image(), static="yes")
 
 
-# --------------------------------------------------------------------------- augment_image
-
-
-def test_all_zero_is_the_identity():
-    image = _image()
-    result = augment_image(image)
-    assert result.dtype == np.float32 and result.shape == image.shape
-    np.testing.assert_array_equal(result, image.astype(np.float32))
-
-
-def test_flip_mirrors_left_right():
-    image = _image()
-    np.testing.assert_array_equal(augment_image(image, flip=True), image[:, ::-1])
-
-
-def test_rotation_turns_counter_clockwise():
-    image = _image()
-    # A fraction of a full turn, as RandomRotation's factor: 0.25 is 90 degrees.
-    np.testing.assert_allclose(augment_image(image, rotation=0.25), np.rot90(image, 1), atol=1)
-    np.testing.assert_allclose(augment_image(image, rotation=0.5), np.rot90(image, 2), atol=1)
-    np.testing.assert_allclose(augment_image(image, rotation=-0.25), np.rot90(image, -1), atol=1)
-    assert np.abs(augment_image(image, rotation=0.05) - image).mean() > 5
-
-
-def test_rotation_and_zoom_are_the_keras_layers_pinned_to_the_value():
-    image = _image(32, 32)
-    batch = image[np.newaxis].astype(np.float32)
-    rotate = keras.layers.RandomRotation((0.1, 0.1), fill_mode="reflect")
-    np.testing.assert_allclose(
-        augment_image(image, rotation=0.1), np.asarray(rotate(batch, training=True))[0], atol=1e-3
-    )
-    zoom = keras.layers.RandomZoom((0.3, 0.3), fill_mode="reflect")
-    np.testing.assert_allclose(
-        augment_image(image, zoom=0.3), np.asarray(zoom(batch, training=True))[0], atol=1e-3
-    )
-
-
-def test_brightness_adds_a_fraction_of_255_and_clips():
-    assert augment_image(np.zeros((8, 8, 3), np.uint8), brightness=0.5).max() == 127.5
-    assert augment_image(np.full((8, 8, 3), 255, np.uint8), brightness=0.2).min() == 255
-    assert augment_image(np.full((8, 8, 3), 100, np.uint8), brightness=-1.0).max() == 0
-
-
-def test_contrast_scales_the_deviation_from_the_mean():
-    image = np.full((8, 8, 3), 100, np.uint8)
-    image[:4] = 140
-    flat = augment_image(image, contrast=-1.0)
-    np.testing.assert_allclose(flat, np.full_like(flat, 120.0), atol=1e-3)
-    stronger = augment_image(image, contrast=0.5)
-    np.testing.assert_allclose(stronger[0, 0], [150, 150, 150], atol=1e-3)
-    np.testing.assert_allclose(stronger[-1, 0], [90, 90, 90], atol=1e-3)
-
-
-def test_zoom_has_the_keras_sign_negative_crops_positive_shows_more():
-    image = np.zeros((32, 32, 3), np.uint8)
-    image[12:20, 12:20] = 255  # a bright square in the middle
-    zoomed_in = augment_image(image, zoom=-0.5)  # RandomZoom: negative zooms in
-    zoomed_out = augment_image(image, zoom=0.5)  # positive zooms out
-    assert zoomed_in.shape == zoomed_out.shape == image.shape
-    bright = [int((x > 127).sum()) for x in (zoomed_in[..., 0], image[..., 0], zoomed_out[..., 0])]
-    assert bright[0] > bright[1] * 2  # the square fills more of the frame
-    assert bright[2] < bright[1] or (zoomed_out[:2, :2] > 127).any()  # smaller, or reflected
-    assert zoomed_in[16, 16, 0] > 127 and zoomed_in[8, 8, 0] > 127  # the square grew outward
-
-
-def test_gray_and_float_images():
-    gray = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
-    result = augment_image(gray, brightness=0.1)
-    assert result.shape == (8, 8, 1)
-    np.testing.assert_allclose(result[..., 0], np.clip(gray * 255 + 25.5, 0, 255), atol=1e-3)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "message"),
-    [
-        ({"rotation": 90}, ValueError, r"rotation must be in \[-0.5, 0.5\]; got 90"),
-        ({"brightness": "0.1"}, TypeError, "brightness must be a number; got str"),
-        ({"zoom": 0.95}, ValueError, r"zoom must be in \[-0.9, 0.9\]; got 0.95"),
-        ({"contrast": float("nan")}, ValueError, "contrast must be in"),
-        ({"flip": 1}, TypeError, "flip must be True or False; got int"),
-    ],
-)
-def test_augment_image_rejects_bad_values(kwargs, error, message):
-    with pytest.raises(error, match=message):
-        augment_image(_image(), **kwargs)
-
-
-def test_augment_image_rejects_bad_images():
-    with pytest.raises(ValueError, match="image must have shape"):
-        augment_image(np.zeros((2, 8, 8, 3)))
-    with pytest.raises(ValueError, match="image must have 1 or 3 channels"):
-        augment_image(np.zeros((8, 8, 4)))
-
-
-# --------------------------------------------------------------------------- random_settings
-
-
-def test_random_settings_are_seeded_and_within_strengths():
-    draws = [random_settings(seed, rotation=0.1, brightness=0.2, zoom=0.3) for seed in range(40)]
-    assert draws[3] == random_settings(3, rotation=0.1, brightness=0.2, zoom=0.3)
-    assert len({d.rotation for d in draws}) > 10
-    assert all(abs(d.rotation) <= 0.1 for d in draws)  # a fraction of a turn, as drawn
-    assert all(abs(d.brightness) <= 0.2 and abs(d.zoom) <= 0.3 for d in draws)
-    assert all(abs(d.contrast) <= 0.2 for d in draws)
-    assert {d.flip for d in draws} == {True, False}
-    assert not any(random_settings(s, flip=False).flip for s in range(20))
-
-
-def test_random_settings_errors():
-    with pytest.raises(TypeError, match="seed must be an int >= 0; got None"):
-        random_settings(None)
-    with pytest.raises(ValueError, match=r"rotation must be in \[0, 0.5\]; got 2"):
-        random_settings(0, rotation=2)
-
-
-def test_settings_text():
-    assert str(AugmentationSettings()) == "unchanged"
-    text = str(
-        AugmentationSettings(rotation=0.1, brightness=0.1, zoom=-0.05, contrast=0.2, flip=True)
-    )
-    assert text == (
-        "flipped, rotated +0.10 turn (+36 deg), zoom -0.05 (in), brightness +0.10, contrast +0.20"
-    )
-    assert "zoom +0.20 (out)" in str(AugmentationSettings(zoom=0.2))
-
-
-def test_pinned_layers_names_each_layer_with_its_factor():
-    assert pinned_layers(AugmentationSettings()) == "no layer"
-    text = pinned_layers(AugmentationSettings(rotation=0.25, zoom=0.2, brightness=-0.1))
-    assert text == (
-        "RandomRotation((0.25, 0.25)), RandomZoom((0.2, 0.2)), RandomBrightness((-0.1, -0.1))"
-    )
-    contrast = pinned_layers(AugmentationSettings(contrast=0.5))
-    assert "RandomContrast drawing the factor 1.5" in contrast
-    with pytest.raises(TypeError, match="settings must be an AugmentationSettings; got dict"):
-        pinned_layers({"rotation": 0.1})
-
-
 # --------------------------------------------------------------------------- plot_augmentation
 
 
@@ -268,7 +138,7 @@ def test_plot_augmentation_one_setting_into_a_given_figure():
     out = plot_augmentation(_image(), AugmentationSettings(flip=True), fig=fig)
     assert out is fig and [ax.get_title() for ax in fig.axes] == ["original", "flipped"]
     shown = fig.axes[1].images[0].get_array()
-    np.testing.assert_array_equal(shown, _image()[:, ::-1])
+    np.testing.assert_allclose(shown, _image()[:, ::-1] / 255, atol=1e-6)  # drawn in [0, 1]
 
 
 def test_plot_augmentation_errors():
@@ -375,8 +245,8 @@ def test_explorer_static_figure():
         ({"rotation": 0.8}, ValueError, r"rotation must be in \[0, 0.5\]"),
         ({"flip": "horizontal"}, TypeError, "flip must be True or False; got str"),
         ({"seed": None}, TypeError, "seed must be an int >= 0; got None"),
-        ({"max_size": 4}, ValueError, "max_size must be at least 8 pixels; got 4"),
-        ({"max_size": 2.5}, TypeError, "max_size must be an int or None; got float"),
+        ({"max_size": 4}, ValueError, "max_size must be >= 8; got 4"),
+        ({"max_size": 2.5}, TypeError, "max_size must be an int; got float"),
     ],
 )
 def test_augmentation_explorer_errors(kwargs, error, message):
@@ -385,38 +255,6 @@ def test_augmentation_explorer_errors(kwargs, error, message):
 
 
 # --------------------------------------------------------------------------- feature maps
-
-
-def test_feature_map_layers(tiny_model):
-    assert feature_map_layers(tiny_model) == ["conv_a", "pool_a", "conv_b"]
-
-
-def test_feature_map_layers_skip_nested_models_and_unbuilt_layers():
-    nested = keras.Sequential(
-        [
-            keras.Input((8, 8, 3)),
-            keras.Sequential([keras.layers.RandomFlip()], name="augmentation"),
-            keras.layers.Conv2D(2, 3, name="conv"),
-        ]
-    )
-    assert feature_map_layers(nested) == ["conv"]
-
-    class Subclassed(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.conv = keras.layers.Conv2D(2, 3)
-
-        def call(self, x):
-            return self.conv(x)
-
-    model = Subclassed()
-    model(np.zeros((1, 8, 8, 3), np.float32))
-    assert feature_map_layers(model) == []
-
-
-def test_feature_map_layers_needs_a_model():
-    with pytest.raises(TypeError, match="model must be a keras Model; got str"):
-        feature_map_layers("model")
 
 
 def test_colorize_uses_viridis_from_weak_to_strong():
@@ -489,21 +327,6 @@ class _Recorded:
             self.observations = observations
 
 
-def test_trace_metrics_from_a_mapping():
-    metrics, notes = trace_metrics(HISTORY)
-    assert metrics == HISTORY
-    assert notes == TrainingTrace.from_history(HISTORY).observations
-    assert notes[3].startswith("improving")  # one epoch of higher val_loss is a wiggle
-    assert trace_metrics({"accuracy": [0.5, 0.6]})[1] == ["", ""]  # no loss: no observations
-
-
-def test_trace_metrics_from_a_training_trace():
-    trace = TrainingTrace.from_history({"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]})
-    metrics, notes = trace_metrics(trace)
-    assert metrics == {"loss": [1.0, 0.8], "accuracy": [0.4, 0.6]}
-    assert notes == trace.observations
-
-
 def test_trace_explorer_after_a_real_fit():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -515,60 +338,13 @@ def test_trace_explorer_after_a_real_fit():
     assert explorer.epoch.max == 2
     assert set(explorer.metrics) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     explorer.epoch.value = 2
-    assert html.escape(trace.observations[1]) in explorer.row.value
-    assert "<th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th>" in explorer.row.value
+    assert html.escape(trace.observations[1]) in _row(explorer)
+    assert "<th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th>" in _row(explorer)
 
 
 def test_missing_values_show_as_a_dash():
     explorer = trace_explorer({"loss": [1.0, 0.5], "val_loss": [None, 0.7]}, static=False)
-    assert "<td>1</td><td>1</td><td>-</td>" in explorer.row.value
-
-
-def test_trace_metrics_from_a_history_with_observations():
-    metrics, notes = trace_metrics(_Recorded(HISTORY, ["starts", "learns"]))
-    assert metrics["val_loss"] == HISTORY["val_loss"]
-    assert notes == ["starts", "learns", "", ""]  # the trace's own remarks are kept
-    assert trace_metrics(_Recorded({"loss": np.array([1.0, 2.0])}))[0] == {"loss": [1.0, 2.0]}
-
-
-@pytest.mark.parametrize(
-    ("trace", "error", "message"),
-    [
-        (42, TypeError, "trace must be a TrainingTrace, a keras History or a mapping"),
-        ({"loss": "high"}, TypeError, r"trace\['loss'\] must be a list of numbers"),
-        ({}, ValueError, "at least one epoch"),
-        ({"loss": []}, ValueError, "at least one epoch"),
-        ({"loss": [1.0, 0.5], "accuracy": [0.5]}, ValueError, "one value per epoch"),
-    ],
-)
-def test_trace_metrics_errors(trace, error, message):
-    with pytest.raises(error, match=message):
-        trace_metrics(trace)
-
-
-def test_plot_trace_epoch_structure():
-    fig = plot_trace_epoch(HISTORY, epoch=2)
-    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
-    loss_ax = fig.axes[0]
-    labels = [
-        line.get_label() for line in loss_ax.get_lines() if not line.get_label().startswith("_")
-    ]
-    assert labels == ["loss", "val_loss"]
-    replayed = [line for line in loss_ax.get_lines() if line.get_label() == "loss"][0]
-    assert list(replayed.get_xdata()) == [1, 2]
-    assert fig._suptitle.get_text() == "Training curves replayed up to epoch 2 of 4"
-
-
-def test_plot_trace_epoch_other_metric_groups():
-    assert [ax.get_title() for ax in plot_trace_epoch({"accuracy": [0.1]}, 1).axes] == ["accuracy"]
-    assert [ax.get_title() for ax in plot_trace_epoch({"lr": [0.1] * 20}, 20).axes] == ["metric"]
-
-
-def test_plot_trace_epoch_errors():
-    with pytest.raises(ValueError, match="epoch must be between 1 and 4; got 5"):
-        plot_trace_epoch(HISTORY, 5)
-    with pytest.raises(TypeError, match="epoch must be an int; got float"):
-        plot_trace_epoch(HISTORY, 1.0)
+    assert "<td>1</td><td>1</td><td>-</td>" in _row(explorer)
 
 
 def test_trace_explorer_replays_epochs():
@@ -576,13 +352,152 @@ def test_trace_explorer_replays_epochs():
     assert isinstance(explorer, TraceExplorer)
     assert explorer.epoch.max == 4 and explorer.play.max == 4
     first = explorer.plot.value
-    assert "<td>1</td><td>1.2</td>" in explorer.row.value
+    assert "<td>1</td><td>1.2</td>" in _row(explorer)
     explorer.epoch.value = 4
     assert explorer.plot.value != first
-    assert "<td>4</td><td>0.5</td>" in explorer.row.value and "overfits" in explorer.row.value
+    assert "<td>4</td><td>0.5</td>" in _row(explorer) and "overfits" in _row(explorer)
     assert "image/png" in explorer._repr_mimebundle_()
 
 
 def test_trace_explorer_static():
     fig = trace_explorer(HISTORY, static=True)
     assert isinstance(fig, Figure) and "epoch 4 of 4" in fig._suptitle.get_text()
+
+
+def test_widget_and_text_show_the_learners_order(demo, monkeypatch):
+    monkeypatch.setenv("COURSE_QUIZ_SEED", "5")
+    assert learner_seed() == 5
+    shown = quiz_widget(demo, static=True)
+    assert shown == demo.shuffled(5)
+    widget = quiz_widget(demo, static=False)
+    assert widget.quiz == demo.shuffled(5)
+    right = shown["demo-a"].correct_keys
+    assert check_answers(shown, {"demo-a": right}).score == 1
+    assert check_answers(widget, {"demo-a": right}).score == 1
+    monkeypatch.setenv("COURSE_QUIZ_SEED", "five")
+    with pytest.raises(ValueError, match="COURSE_QUIZ_SEED must be an integer; got 'five'"):
+        learner_seed()
+    monkeypatch.delenv("COURSE_QUIZ_SEED")
+    assert learner_seed() == learner_seed()
+
+
+# --------------------------------------------------------------------------- the widget
+
+
+def test_widget_one_question_at_a_time_with_feedback_and_score(demo):
+    widget = quiz_widget(demo, static=False, seed=0)
+    quiz = demo.shuffled(0)
+    assert isinstance(widget, QuizWidget)
+    assert "question 1 of 3" in widget.header.value and "score 0 / 0" in widget.header.value
+    assert widget.radio.options[0] == (f"a) {quiz.questions[0].choices[0].text}", "a")
+    assert widget.feedback.value == ""
+    widget.check()  # nothing picked yet
+    assert "Pick an answer first" in widget.feedback.value
+    right = quiz["demo-a"].correct_keys[0]
+    wrong = next(c.key for c in quiz["demo-a"].choices if not c.correct)
+    widget.select(right)
+    assert widget.feedback.value == ""
+    feedback = widget.check()
+    assert feedback.is_correct
+    assert "Correct." in widget.feedback.value
+    assert all(c.why in widget.feedback.value for c in quiz["demo-a"].choices)
+    assert "(your answer)" in widget.feedback.value
+    assert "score 1 / 1" in widget.header.value
+    assert widget.radio.disabled and widget.check_button.disabled
+
+    widget.next_button.click()  # demo-b: pick all that apply
+    assert widget.index == 1 and widget.question.multiple
+    assert widget.radio.layout.display == "none" and len(widget.checks) == 3
+    assert "pick all that apply" in widget.prompt.value
+    widget.select(*quiz["demo-b"].correct_keys)
+    assert widget.selected() == quiz["demo-b"].correct_keys
+    assert widget.check().is_correct
+    assert all(box.disabled for box in widget.checks)
+
+    widget.next()  # demo-c: a code-reading question, answered wrongly
+    assert "<pre><code>print(len([1, 2, 3]))</code></pre>" in widget.prompt.value
+    not_three = next(c.key for c in widget.question.choices if not c.correct)
+    widget.select(not_three)
+    widget.check_button.click()
+    answer = quiz["demo-c"].correct_keys[0]
+    assert "Not quite." in widget.feedback.value
+    assert f"The answer is {answer}." in widget.feedback.value
+    assert "score 2 / 3" in widget.header.value
+    widget.select(answer)  # changing the answer after checking does not change the score
+    widget.check()
+    assert widget.score == 2 and widget.answers["demo-c"] == (not_three,)
+    assert wrong != right
+
+
+def test_widget_finishes_and_restarts(demo):
+    quiz = demo.sample(2, seed=0)
+    widget = quiz_widget(quiz, static=False)
+    widget.select(*widget.question.correct_keys)
+    widget.check()
+    assert widget.next_button.description == "Next question"
+    widget.next()
+    assert widget.next_button.description == "See your score"
+    widget.next()  # skip the last question
+    assert "finished" in widget.header.value and "score 1 / 2" in widget.header.value
+    assert "You skipped 1 question(s)" in widget.prompt.value
+    assert not widget.done
+    widget.restart_button.click()
+    assert (widget.index, widget.score, widget.answers) == (0, 0, {})
+    for _ in range(2):
+        widget.select(*widget.question.correct_keys)
+        widget.check()
+        widget.next()
+    assert widget.done and "You answered 2 of 2" in widget.prompt.value
+    assert "skipped" not in widget.prompt.value
+
+
+def test_widget_select_rejects_bad_keys(demo):
+    widget = quiz_widget(demo, static=False)
+    with pytest.raises(ValueError, match=r"keys: \['z'\] are not choices"):
+        widget.select("z")
+    with pytest.raises(ValueError, match="takes one choice; got 2"):
+        widget.select("a", "b")
+
+
+def test_widget_displays_as_text_without_a_widget_front_end(demo):
+    widget = quiz_widget(demo, static=False, seed=1)
+    bundle = widget._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id
+    assert bundle["text/plain"] == str(demo.shuffled(1)) == str(widget)
+    assert "<details>" in bundle["text/html"]
+
+
+def test_quiz_widget_is_text_outside_a_kernel(demo, monkeypatch):
+    monkeypatch.setattr(widgets, "widgets_available", lambda: False)
+    assert quiz_widget(demo, seed=2) == demo.shuffled(2)
+    assert isinstance(quiz_widget(demo, static=False), QuizWidget)
+    monkeypatch.setattr(widgets, "widgets_available", lambda: True)
+    assert isinstance(quiz_widget(demo), QuizWidget)
+    assert isinstance(quiz_widget(demo, static=True), Quiz)
+
+
+def test_widget_needs_questions():
+    with pytest.raises(ValueError, match="quiz: 'none' has no questions"):
+        quiz_widget(Quiz("none", "Nothing"), static=False)
+
+
+def test_quiz_widget_is_keyboard_reachable(demo):
+    """Every control is a focusable ipywidgets control with a label, in the order Tab visits."""
+    widget = quiz_widget(demo, static=False, seed=0)
+    children = list(widget.box.children)
+    controls = [widget.radio, widget.checks_box, widget.buttons]
+    assert [children.index(c) for c in controls] == sorted(children.index(c) for c in controls)
+    assert children.index(widget.prompt) < children.index(widget.radio)  # read, then pick
+    buttons = list(widget.buttons.children)
+    assert buttons == [widget.check_button, widget.next_button, widget.restart_button]
+    for button in buttons:
+        assert isinstance(button, ipywidgets.Button) and button.description and button.tooltip
+    assert isinstance(widget.radio, ipywidgets.RadioButtons) and not widget.radio.disabled
+    assert all(label.startswith(f"{key}) ") for label, key in widget.radio.options)
+    widget.next()  # a pick-all-that-apply question: one labelled checkbox per choice
+    assert widget.radio.layout.display == "none"
+    assert all(isinstance(box, ipywidgets.Checkbox) for box in widget.checks)
+    assert [box.description[:3] for box in widget.checks] == ["a) ", "b) ", "c) "]
+    assert list(widget.checks_box.children) == widget.checks and not any(
+        box.disabled for box in widget.checks
+    )
