@@ -162,6 +162,12 @@ class PipelineStage:
         Up to a few example images ``(k, H, W, C)`` on the 0-255 scale.
     call : str
         The code of the stage, e.g. ``"shuffle(1000, seed=0).batch(32)"``.
+
+    Examples
+    --------
+    >>> trace = trace_pipeline(np.zeros((8, 4, 4, 3), np.uint8), np.zeros(8, int), batch_size=4)
+    >>> trace.stages[1].call, trace.stages[1].output_shape
+    ('shuffle(8, seed=0).batch(4)', (4, 4, 4, 3))
     """
 
     name: str
@@ -187,6 +193,13 @@ class PipelineTrace(Report):
         The pipeline that was traced, ready for ``model.fit``. The trace took
         its first batch, so the next pass over it is a new epoch with a new
         order (build the pipeline again with the same seed to see that batch).
+
+    Examples
+    --------
+    >>> trace = trace_pipeline(np.zeros((8, 4, 4, 3), np.uint8), np.zeros(8, int), batch_size=4)
+    >>> print(str(trace).splitlines()[0]), trace.batches_per_epoch
+    Data flow: 3 stages
+    (None, 2)
     """
 
     stages: list[PipelineStage]

@@ -92,6 +92,11 @@ class Choice:
         Whether picking it is right.
     why : str
         The explanation shown after answering: why it is right, or why not.
+
+    Examples
+    --------
+    >>> load_quiz("01").questions[0].choices[0].key
+    'a'
     """
 
     key: str
@@ -116,6 +121,12 @@ class Question:
         Key of the lesson objective the question asks about.
     lesson : str
         The bank's lesson, e.g. ``"02_data_augmentation"``.
+
+    Examples
+    --------
+    >>> question = load_quiz("02")["aug-why"]
+    >>> question.correct_keys, question.multiple
+    (('a',), False)
     """
 
     id: str
@@ -192,7 +203,13 @@ def _prompt_html(prompt: str) -> str:
 
 
 def is_code_reading(question: Question) -> bool:
-    """True when the question's prompt shows code for the learner to read."""
+    """True when the question's prompt shows code for the learner to read.
+
+    Examples
+    --------
+    >>> sum(is_code_reading(q) for q in load_quiz("01").questions) >= 2
+    True
+    """
     return any(is_code for is_code, _ in _prompt_parts(question.prompt))
 
 
@@ -212,6 +229,11 @@ class Feedback:
         True when exactly the right choices were picked.
     explanations : tuple of str
         One line per choice (picked or right), ``"a) text: why"``.
+
+    Examples
+    --------
+    >>> check_answers("02", {"aug-why": "a"})["aug-why"].verdict
+    'Correct'
     """
 
     question_id: str
@@ -246,6 +268,12 @@ class QuizResult:
         One entry per answered question, in quiz order.
     unanswered : tuple of str
         Ids of the questions without an answer.
+
+    Examples
+    --------
+    >>> result = check_answers("02", {"aug-why": "a"})
+    >>> print(result.to_markdown().splitlines()[-1])
+    | aug-why | a | a | correct |
     """
 
     score: int
@@ -505,7 +533,13 @@ def _bank_files() -> dict[str, Any]:
 
 
 def available_quizzes() -> list[str]:
-    """Names of the packaged banks, e.g. ``["01_data_flow", "02_data_augmentation", ...]``."""
+    """Names of the packaged banks, one per lesson with a quiz.
+
+    Examples
+    --------
+    >>> available_quizzes()[:2]
+    ['01_data_flow', '02_data_augmentation']
+    """
     return list(_bank_files())
 
 
@@ -744,6 +778,11 @@ def learner_seed() -> int:
     ``COURSE_QUIZ_SEED`` (an integer) when it is set, else a number derived from
     the user name, so that one learner always sees the same order and two learners
     usually see different ones.
+
+    Examples
+    --------
+    >>> learner_seed() == learner_seed()
+    True
     """
     value = os.environ.get("COURSE_QUIZ_SEED", "").strip()
     if value:

@@ -152,10 +152,22 @@ class _Explorer:
         return {**bundle, **self._static_bundle()}
 
 
-def _caption(text: str) -> Any:
+def _slider(kind: str, description: str, tooltip: str, width: str = "360px", **options: Any) -> Any:
+    """An ipywidgets slider (``"IntSlider"``, ``"FloatSlider"``) that updates live."""
     import ipywidgets as w
 
-    return w.HTML(f"<p style='margin: 0; font-size: 1.05em'>{text}</p>")
+    layout = w.Layout(width=width)
+    return getattr(w, kind)(
+        description=description, tooltip=tooltip, continuous_update=True, layout=layout, **options
+    )
+
+
+def _pictures(*panels: tuple[str, Any]) -> Any:
+    """Image widgets side by side, each under its bold caption."""
+    import ipywidgets as w
+
+    caption = "<p style='margin: 0; font-size: 1.05em'><strong>{}</strong></p>"
+    return w.HBox([w.VBox([w.HTML(caption.format(text)), image]) for text, image in panels])
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -226,6 +238,21 @@ def _strengths(rotation: Any, brightness: Any, zoom: Any, contrast: Any) -> dict
     }
 
 
+_LABELS = {  # slider: (label, tooltip), in the Keras layers' units
+    "rotation": (
+        "rotation (turns)",
+        "RandomRotation's factor: a fraction of a full turn, positive counter-clockwise "
+        "(0.25 = 90 degrees)",
+    ),
+    "brightness": ("brightness (x 255)", "RandomBrightness's factor: add this fraction of 255"),
+    "zoom": (
+        "zoom (+ out, - in)",
+        "RandomZoom's factor: positive zooms out (shows more), negative zooms in (crops)",
+    ),
+    "contrast": ("contrast (x 1+c)", "RandomContrast: scale each channel's contrast by 1 + this"),
+}
+
+
 class AugmentationExplorer(_Explorer):
     """Sliders and a flip toggle over :func:`augment_image`, original beside result.
 
@@ -234,15 +261,15 @@ class AugmentationExplorer(_Explorer):
     ``draw_button``, ``original_image`` and ``result_image`` (PNG ``Image``
     widgets), ``caption`` and ``code`` (HTML) are the widgets; ``result`` is
     the current augmented image as an array.
+
+    Examples
+    --------
+    >>> explorer = augmentation_explorer(np.zeros((8, 8, 3), np.uint8), static=False)
+    >>> explorer.flip.value = True; str(explorer.settings)
+    'flipped'
     """
 
-    def __init__(
-        self,
-        image: np.ndarray,
-        strengths: dict[str, float],
-        flip: bool,
-        seed: int,
-    ):
+    def __init__(self, image: np.ndarray, strengths: dict[str, float], flip: bool, seed: int):
         import ipywidgets as w
 
         self.image = image
@@ -252,45 +279,11 @@ class AugmentationExplorer(_Explorer):
         self.draws = 0
         self.result = image
         style = {"description_width": "130px"}
-        layout = w.Layout(width="360px")
-        labels = {
-            "rotation": (
-                "rotation (turns)",
-                "RandomRotation's factor: a fraction of a full turn, positive counter-clockwise "
-                "(0.25 = 90 degrees)",
-            ),
-            "brightness": (
-                "brightness (x 255)",
-                "RandomBrightness's factor: add this fraction of 255 to every pixel",
-            ),
-            "zoom": (
-                "zoom (+ out, - in)",
-                "RandomZoom's factor: positive zooms out (shows more), negative zooms in (crops)",
-            ),
-            "contrast": (
-                "contrast (x 1+c)",
-                "RandomContrast: scale each channel's contrast by 1 + this value",
-            ),
+        self.sliders = {
+            key: _slider("FloatSlider", *_LABELS[key], min=low, max=high, step=step, style=style)
+            for key, (low, high, step) in _BOUNDS.items()
         }
-        self.sliders = {}
-        for key, (low, high, step) in _BOUNDS.items():
-            label, tip = labels[key]
-            self.sliders[key] = w.FloatSlider(
-                value=0.0,
-                min=low,
-                max=high,
-                step=step,
-                description=label,
-                tooltip=tip,
-                readout_format=".2f",
-                continuous_update=True,
-                style=style,
-                layout=layout,
-            )
-        self.rotation = self.sliders["rotation"]
-        self.brightness = self.sliders["brightness"]
-        self.zoom = self.sliders["zoom"]
-        self.contrast = self.sliders["contrast"]
+        self.rotation, self.brightness, self.zoom, self.contrast = self.sliders.values()
         self.flip = w.ToggleButton(
             value=False, description="flip left-right", tooltip="Mirror the image"
         )
@@ -308,19 +301,9 @@ class AugmentationExplorer(_Explorer):
             control.observe(self._on_change, names="value")
         self.draw_button.on_click(lambda _: self.new_draw())
         self.reset_button.on_click(lambda _: self.reset())
-        controls = w.VBox(
-            [
-                *self.sliders.values(),
-                w.HBox([self.flip, self.draw_button, self.reset_button]),
-                self.code,
-            ]
-        )
-        pictures = w.HBox(
-            [
-                w.VBox([_caption("<strong>original</strong>"), self.original_image]),
-                w.VBox([_caption("<strong>augmented</strong>"), self.result_image]),
-            ]
-        )
+        buttons = w.HBox([self.flip, self.draw_button, self.reset_button])
+        controls = w.VBox([*self.sliders.values(), buttons, self.code])
+        pictures = _pictures(("original", self.original_image), ("augmented", self.result_image))
         self.box = w.VBox([pictures, self.caption, controls])
         self.box.add_class("course-augmentation-explorer")
         self.update()
@@ -328,13 +311,8 @@ class AugmentationExplorer(_Explorer):
     @property
     def settings(self) -> AugmentationSettings:
         """The values the controls are set to."""
-        return AugmentationSettings(
-            rotation=float(self.rotation.value),
-            brightness=float(self.brightness.value),
-            zoom=float(self.zoom.value),
-            contrast=float(self.contrast.value),
-            flip=bool(self.flip.value),
-        )
+        values = {key: float(slider.value) for key, slider in self.sliders.items()}
+        return AugmentationSettings(flip=bool(self.flip.value), **values)
 
     def set(self, settings: AugmentationSettings) -> None:
         """Move every control to ``settings`` and redraw once."""
@@ -384,12 +362,10 @@ class AugmentationExplorer(_Explorer):
         """Original, the current result and three random draws (for static output)."""
         draws = [
             random_settings(self.seed + i, flip=self.allow_flip, **self.strengths)
-            for i in range(1, 4)
+            for i in (1, 2, 3)
         ]
-        current = self.settings
-        return plot_augmentation(
-            self.image, draws if current == AugmentationSettings() else [current, *draws]
-        )
+        current = [] if self.settings == AugmentationSettings() else [self.settings]
+        return plot_augmentation(self.image, current + draws)
 
 
 def augmentation_explorer(
@@ -502,6 +478,13 @@ class FeatureMapExplorer(_Explorer):
     Build it with :func:`feature_map_explorer`. Widgets: ``layer`` (Dropdown),
     ``channel`` (IntSlider), ``input_image`` and ``map_image`` (Image),
     ``caption`` (HTML). ``maps`` is the current layer's array ``(H', W', C')``.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> model = build_course_cnn((16, 16, 3))
+    >>> feature_map_explorer(model, np.zeros((16, 16, 3)), static=False).maps.shape
+    (14, 14, 32)
     """
 
     def __init__(self, model: Any, image: np.ndarray, layers: list[str], layer: str):
@@ -513,26 +496,13 @@ class FeatureMapExplorer(_Explorer):
         self.layer = w.Dropdown(
             options=layers, value=layer, description="layer", tooltip="Layer to look into"
         )
-        self.channel = w.IntSlider(
-            value=0,
-            min=0,
-            max=0,
-            description="channel",
-            tooltip="Which feature map (filter) of the layer",
-            continuous_update=True,
-            layout=w.Layout(width="360px"),
-        )
+        self.channel = _slider("IntSlider", "channel", "Which feature map (filter) of the layer")
         self.input_image = w.Image(value=_png(image), format="png")
         self.map_image = w.Image(format="png")
         self.caption = w.HTML()
         self.layer.observe(lambda _: self._on_layer(), names="value")
         self.channel.observe(lambda _: self.update(), names="value")
-        pictures = w.HBox(
-            [
-                w.VBox([_caption("<strong>input</strong>"), self.input_image]),
-                w.VBox([_caption("<strong>feature map</strong>"), self.map_image]),
-            ]
-        )
+        pictures = _pictures(("input", self.input_image), ("feature map", self.map_image))
         self.box = w.VBox([w.HBox([self.layer, self.channel]), pictures, self.caption])
         self.box.add_class("course-feature-map-explorer")
         self._on_layer()
@@ -580,10 +550,7 @@ def _feature_map_figure(model: Any, image: np.ndarray, layer: str) -> Figure:
 
 
 def feature_map_explorer(
-    model: Any,
-    image: Any,
-    layer: str | None = None,
-    static: bool | None = None,
+    model: Any, image: Any, layer: str | None = None, static: bool | None = None
 ) -> FeatureMapExplorer | Figure:
     """Pick a layer and a channel of a CNN and see that feature map for one image.
 
@@ -634,6 +601,12 @@ class TraceExplorer(_Explorer):
 
     Build it with :func:`trace_explorer`. Widgets: ``epoch`` (IntSlider),
     ``plot`` (Image), ``row`` (HTML).
+
+    Examples
+    --------
+    >>> explorer = trace_explorer({"loss": [1.0, 0.5]}, static=False)
+    >>> explorer.epoch.max, "improving" in explorer.row.value
+    (2, False)
     """
 
     def __init__(self, metrics: dict[str, list[float]], observations: list[str]):
@@ -642,15 +615,8 @@ class TraceExplorer(_Explorer):
         self.metrics = metrics
         self.observations = observations
         epochs = len(next(iter(metrics.values())))
-        self.epoch = w.IntSlider(
-            value=1,
-            min=1,
-            max=epochs,
-            description="epoch",
-            tooltip="Replay the run up to this epoch",
-            continuous_update=True,
-            layout=w.Layout(width="420px"),
-        )
+        tip = "Replay the run up to this epoch"
+        self.epoch = _slider("IntSlider", "epoch", tip, "420px", value=1, min=1, max=epochs)
         self.play = w.Play(value=1, min=1, max=epochs, interval=700, description="replay")
         w.jslink((self.play, "value"), (self.epoch, "value"))
         self.plot = w.Image(format="png")
@@ -728,6 +694,12 @@ class QuizWidget(_Explorer):
         Checked answers so far (question id -> keys).
     score : int
         Questions answered correctly so far.
+
+    Examples
+    --------
+    >>> widget = quiz_widget("01", static=False, seed=0)
+    >>> widget.select(*widget.question.correct_keys); widget.check().is_correct, widget.score
+    (True, 1)
     """
 
     def __init__(self, quiz: Quiz):
