@@ -35,7 +35,7 @@ from matplotlib.patches import FancyArrowPatch
 from course_utils import _display
 from course_utils._validation import as_images, as_int, as_labels, as_seed, describe
 from course_utils.augment import _flat_layers, apply_augmenter
-from course_utils.models import _check_model, _model_input_shape
+from course_utils.models import _prepare_image
 from course_utils.trace import Report
 
 __all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "plot_data_flow", "trace_pipeline"]
@@ -346,8 +346,7 @@ def trace_pipeline(
     batch_size = as_int(batch_size, "batch_size")
     seed = as_seed(seed)
     if model is not None:
-        _check_model(model)
-        _check_model_fits(model, images.shape[1:])
+        _prepare_image(model, images[0], "images")  # the model takes these images
 
     dataset = build_pipeline(images, labels, augmenter, batch_size, shuffle=True, seed=seed)
     batch_images, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
@@ -501,26 +500,3 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
         fontsize=10,
     )
     return fig
-
-
-def _check_model_fits(model: keras.Model, image_shape: tuple[int, ...]) -> None:
-    shape = _model_input_shape(model)
-    if shape is None:
-        if not isinstance(model, keras.Sequential):
-            raise ValueError(
-                f"model {model.name!r} has no defined inputs (a subclassed model?); "
-                "use a Sequential or Functional model"
-            )
-        model.build((None, *image_shape))
-        return
-    expected = shape[1:]
-    fits = len(expected) == len(image_shape) and all(
-        e is None or e == s for e, s in zip(expected, image_shape, strict=True)
-    )
-    if not fits:
-        wanted = "x".join("any" if e is None else str(e) for e in expected)
-        raise ValueError(
-            f"images are {'x'.join(map(str, image_shape))} but model {model.name!r} takes "
-            f"{wanted}; resize the images (e.g. load them with that image_size), or "
-            "give the model an input of any size with keras.layers.Resizing first"
-        )

@@ -330,7 +330,7 @@ def test_trace_builds_a_sequential_model_without_input(data):
 
 def test_trace_refuses_a_model_of_another_input_size(data):
     images, labels = data
-    with pytest.raises(ValueError, match=r"images are 8x8x3 but model 'course_cnn' takes 16x16x3"):
+    with pytest.raises(ValueError, match=r"images must be 16x16 for this model; got 8x8"):
         trace_pipeline(images, labels, model=build_course_cnn((16, 16, 3)))
 
 
