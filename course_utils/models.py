@@ -1,21 +1,17 @@
-"""The course's CNN and a readable table of any Keras model's layers.
+"""The course's CNN, and reading any Keras image model: its layers, differences, feature maps.
 
-:func:`build_course_cnn` builds the small convolutional network the course
-trains: rescale, two blocks of 3x3 convolution and 2x2 max pooling, flatten,
-a hidden dense layer and a softmax output. For a 64x64x3 input the shapes run
-62 -> 31 -> 29 -> 14 -> 12544 -> 128 -> 10.
-
-:func:`layer_table` lists the layers of any built Keras model with their
-output shapes and parameter counts (the same as ``model.summary()``) and one
-phrase on what each layer does.
-
-:func:`model_differences` lists how two models differ (layer types and
-settings, output shapes, parameter counts, compile settings), so a lesson can
-show that the model a learner wrote out is the one :func:`build_course_cnn`
-builds.
-
-The private helpers at the end (finding layers, preparing one image for a
-model) are shared by :mod:`course_utils.plots` and :mod:`course_utils.trace`.
+* :func:`build_course_cnn` builds the small CNN the course trains (rescale, two
+  blocks of 3x3 convolution and 2x2 max pooling, flatten, dense, softmax); for
+  a 64x64x3 input the shapes run 62 -> 31 -> 29 -> 14 -> 12544 -> 128 -> 10.
+* :func:`layer_table` lists a built model's layers as ``model.summary()`` does,
+  with one phrase each (:func:`describe_layer`) on what the layer does.
+* :func:`model_differences` lists how two models differ, so a lesson can show
+  that the model a learner wrote out is the one :func:`build_course_cnn` builds.
+* :func:`feature_map_layers` is the course's one rule for which layers have
+  feature maps. The private helpers at the end (check a model, its input
+  shape, one image prepared for it, the layer to inspect) serve
+  :mod:`course_utils.plots`, :mod:`course_utils.trace`, :mod:`course_utils.pipeline`
+  and :mod:`course_utils.widgets`.
 """
 
 from __future__ import annotations
@@ -153,33 +149,27 @@ class LayerTable:
     total_params: int = 0
     trainable_params: int = 0
 
-    _HEADERS = ("Layer", "Type", "Output shape", "Params", "What it does")
-
-    def _cells(self) -> list[tuple[str, str, str, str, str]]:
-        return [(r.name, r.type, r.output_shape, f"{r.params:,}", r.description) for r in self.rows]
+    def _table(self) -> _display.Table:
+        headers = ("Layer", "Type", "Output shape", "Params", "What it does")
+        rows = [(r.name, r.type, r.output_shape, f"{r.params:,}", r.description) for r in self.rows]
+        return _display.Table(headers, rows, caption=f"{self.model_name}: {self._footer()}")
 
     def _footer(self) -> str:
+        frozen = self.total_params - self.trainable_params
         return (
             f"Total params: {self.total_params:,} "
-            f"(trainable: {self.trainable_params:,}, "
-            f"non-trainable: {self.total_params - self.trainable_params:,})"
+            f"(trainable: {self.trainable_params:,}, non-trainable: {frozen:,})"
         )
 
     def to_markdown(self) -> str:
         """The table in Markdown, followed by the parameter totals."""
-        return _display.markdown_table(self._HEADERS, self._cells()) + f"\n\n{self._footer()}"
+        return f"{self._table().markdown()}\n\n{self._footer()}"
 
     def __str__(self) -> str:
-        return (
-            f"Model {self.model_name!r}\n"
-            + _display.text_table(self._HEADERS, self._cells())
-            + f"\n{self._footer()}"
-        )
+        return f"Model {self.model_name!r}\n{self._table().text()}\n{self._footer()}"
 
     def _repr_html_(self) -> str:
-        return _display.html_table(
-            self._HEADERS, self._cells(), caption=f"{self.model_name}: {self._footer()}"
-        )
+        return self._table().html()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -215,12 +205,7 @@ def layer_table(model: keras.Model) -> LayerTable:
     >>> [row.output_shape for row in table.rows][1:4]
     ['(None, 62, 62, 32)', '(None, 31, 31, 32)', '(None, 29, 29, 64)']
     """
-    _check_model(model)
-    if not model.built:
-        raise ValueError(
-            f"model {model.name!r} is not built yet, so its shapes are unknown; start it with "
-            "keras.Input(shape=...), or call model.build((None, H, W, C)) first"
-        )
+    _check_built(model)
     rows = [
         LayerRow(
             name=layer.name,
@@ -263,6 +248,18 @@ def _activation_name(layer: keras.layers.Layer) -> str:
     return "" if name in ("linear", "None") else name
 
 
+_PHRASES = {  # layers that one fixed phrase describes
+    keras.layers.InputLayer: "receives the input images",
+    keras.layers.Flatten: "unrolls the feature maps into one long vector",
+    keras.layers.BatchNormalization: (
+        "normalizes each channel, then applies a learned scale and shift"
+    ),
+    keras.layers.ReLU: "sets negative values to 0",
+    keras.layers.Add: "adds its inputs element-wise (a residual / skip connection)",
+    keras.layers.Concatenate: "joins its inputs along the last axis",
+}
+
+
 def describe_layer(layer: keras.layers.Layer) -> str:
     """One phrase on what a Keras layer does, filled in from its settings.
 
@@ -291,8 +288,9 @@ def describe_layer(layer: keras.layers.Layer) -> str:
             names = ", ".join(name.removeprefix("Random").lower() for name in inner)
             return f"random augmentation ({names}), active only while training"
         return f"a nested model of {len(inner)} layers"
-    if isinstance(layer, L.InputLayer):
-        return "receives the input images"
+    for kind_, phrase in _PHRASES.items():
+        if isinstance(layer, kind_):
+            return phrase
     if isinstance(layer, L.Rescaling):
         scale = float(np.asarray(layer.scale))
         offset = float(np.asarray(layer.offset))
@@ -325,24 +323,14 @@ def describe_layer(layer: keras.layers.Layer) -> str:
     if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalMaxPooling2D)):
         how = "average" if isinstance(layer, L.GlobalAveragePooling2D) else "maximum"
         return f"reduces each feature map to its {how}: one number per channel"
-    if isinstance(layer, L.Flatten):
-        return "unrolls the feature maps into one long vector"
     if isinstance(layer, L.Dense):
         if act == "softmax":
             return f"turns scores into probabilities for {layer.units} classes"
         return f"{layer.units} neurons, each connected to every input{then}"
     if isinstance(layer, L.Dropout):
         return f"zeroes {layer.rate:.0%} of the values at random while training"
-    if isinstance(layer, L.BatchNormalization):
-        return "normalizes each channel, then applies a learned scale and shift"
     if isinstance(layer, L.Activation):
         return f"applies {act or 'the identity'} to every value"
-    if isinstance(layer, L.ReLU):
-        return "sets negative values to 0"
-    if isinstance(layer, L.Add):
-        return "adds its inputs element-wise (a residual / skip connection)"
-    if isinstance(layer, L.Concatenate):
-        return "joins its inputs along the last axis"
     if isinstance(layer, L.Resizing):
         return f"resizes images to {layer.height}x{layer.width}"
     if kind.startswith("Random"):
@@ -412,12 +400,8 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     >>> model_differences(mine, build_course_cnn((64, 64, 3), num_classes=10))
     []
     """
-    for name, value in (("model", model), ("reference", reference)):
-        _check_model(value, name)
-        if not value.built:
-            raise ValueError(
-                f"{name} {value.name!r} is not built yet; start it with keras.Input(shape=...)"
-            )
+    _check_built(model)
+    _check_built(reference, "reference")
     found: list[str] = []
     shapes = (_model_input_shape(model), _model_input_shape(reference))
     if shapes[0] != shapes[1]:
@@ -475,9 +459,19 @@ _CONV_TYPES = (
 )
 
 
-def _check_model(model: Any, name: str = "model") -> None:
+def _check_model(model: Any, name: str = "model") -> keras.Model:
     if not isinstance(model, keras.Model):
         raise TypeError(f"{name} must be a keras Model; got {describe(model)}")
+    return model
+
+
+def _check_built(model: Any, name: str = "model") -> keras.Model:
+    if not _check_model(model, name).built:
+        raise ValueError(
+            f"{name} {model.name!r} is not built yet, so its shapes are unknown; start it with "
+            "keras.Input(shape=...), or call model.build((None, H, W, C)) first"
+        )
+    return model
 
 
 def _model_input_shape(model: keras.Model) -> tuple[int | None, ...] | None:

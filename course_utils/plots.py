@@ -35,7 +35,14 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from course_utils import _display
 from course_utils._validation import as_array, as_images, as_int, as_labels, check_finite, describe
-from course_utils.models import _CONV_TYPES, _check_model, _find_layer, _prepare_image
+from course_utils.models import (
+    _CONV_TYPES,
+    _activation_name,
+    _check_built,
+    _find_layer,
+    _pair_text,
+    _prepare_image,
+)
 
 __all__ = [
     "DiagramStage",
@@ -51,11 +58,6 @@ __all__ = [
     "show_images",
     "top_mistakes",
 ]
-
-
-def _grid(count: int, ncols: int) -> tuple[int, int]:
-    ncols = max(1, min(ncols, count))
-    return math.ceil(count / ncols), ncols
 
 
 def _class_name(label: int, class_names: Sequence[str] | None) -> str:
@@ -115,10 +117,14 @@ def feature_maps(
     >>> feature_maps(model, np.zeros((64, 64, 3), np.uint8)).shape
     (62, 62, 32)
     """
+    return _feature_maps(model, image, layer)[0]
+
+
+def _feature_maps(model: Any, image: Any, layer: Any) -> tuple[np.ndarray, keras.layers.Layer]:
     batch = _prepare_image(model, image)
     target = _find_layer(model, layer)
     probe = keras.Model(model.inputs[0], target.output)
-    return np.asarray(probe(batch, training=False))[0].astype(np.float32)
+    return np.asarray(probe(batch, training=False))[0].astype(np.float32), target
 
 
 def plot_feature_maps(
@@ -157,57 +163,30 @@ def plot_feature_maps(
     """
     max_maps = as_int(max_maps, "max_maps")
     ncols = as_int(ncols, "ncols")
-    maps = feature_maps(model, image, layer)
-    name = _find_layer(model, layer).name
+    maps, target = _feature_maps(model, image, layer)
     shown = min(maps.shape[-1], max_maps)
-    nrows, ncols = _grid(shown, ncols)
-    fig = _display.fresh_figure(fig, (1.3 * ncols, 1.4 * nrows + 0.5))
-    for i in range(shown):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        ax.imshow(maps[..., i], cmap="viridis")
-        ax.set_title(f"map {i}", fontsize=8)
-        ax.set_axis_off()
+    fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.3, 1.4), extra_height=0.5)
+    for i, ax in enumerate(axes):
+        maps_i = _display.normalize_map(maps[..., i])
+        _display.show_image(ax, maps_i, f"map {i}", fontsize=8, cmap="viridis")
     height, width, channels = maps.shape
     fig.suptitle(
-        f"{name}: output {height}x{width}x{channels} (first {shown} of {channels} maps)",
+        f"{target.name}: output {height}x{width}x{channels} (first {shown} of {channels} maps)",
         fontsize=10,
     )
     return fig
 
 
-def _first_conv(model: keras.Model) -> keras.layers.Layer:
-    for layer in model.layers:
-        if isinstance(layer, _CONV_TYPES):
-            return layer
-    raise ValueError(
-        f"model {model.name!r} has no convolution layer with filters to show; "
-        f"its layers are {[layer.name for layer in model.layers]}"
-    )
-
-
-def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarray:
-    """Return a convolution layer's kernels as small images scaled to [0, 1].
-
-    Parameters
-    ----------
-    model_or_layer : keras.Model or keras.layers.Layer
-        A model (its first convolution layer is used) or a convolution layer.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 array ``(filters, kh, kw, 3)`` when the layer reads 3 channels
-        (shown as colours), else ``(filters, kh, kw, 1)`` (the mean over the
-        input channels). Each filter is min-max scaled on its own.
-
-    Examples
-    --------
-    >>> from course_utils.models import build_course_cnn
-    >>> filter_images(build_course_cnn((64, 64, 3))).shape
-    (32, 3, 3, 3)
-    """
+def _conv_layer(model_or_layer: Any) -> keras.layers.Layer:
+    """The layer given, or a model's first convolution layer; built, with kernels."""
     if isinstance(model_or_layer, keras.Model):
-        layer = _first_conv(model_or_layer)
+        layers = [lay for lay in model_or_layer.layers if isinstance(lay, _CONV_TYPES)]
+        if not layers:
+            raise ValueError(
+                f"model {model_or_layer.name!r} has no convolution layer with filters to show; "
+                f"its layers are {[lay.name for lay in model_or_layer.layers]}"
+            )
+        layer = layers[0]
     elif isinstance(model_or_layer, keras.layers.Layer):
         layer = model_or_layer
         if not isinstance(layer, _CONV_TYPES):
@@ -224,12 +203,54 @@ def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarra
             f"model_or_layer {layer.name!r} is not built yet, so it has no filters; build the "
             "model (keras.Input or model.build) first"
         )
-    kernel = np.asarray(layer.kernel, dtype=np.float32)
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
+    return layer
+
+
+def _kernels(layer: keras.layers.Layer) -> np.ndarray:
+    """A convolution layer's spatial filters as ``(filters, kh, kw, channels read)``."""
+    if isinstance(layer, (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
+        # (kh, kw, in, multiplier): one single-channel filter per input channel and multiplier;
+        # a SeparableConv2D's 1x1 pointwise step only mixes their outputs.
+        depthwise = getattr(layer, "depthwise_kernel", None)
+        kernel = np.asarray(layer.kernel if depthwise is None else depthwise, np.float32)
         kernel = kernel.reshape(*kernel.shape[:2], 1, -1)
     elif isinstance(layer, keras.layers.Conv2DTranspose):
-        kernel = kernel.transpose(0, 1, 3, 2)  # stored as (kh, kw, filters, inputs)
-    filters = np.moveaxis(kernel, -1, 0)  # (out, kh, kw, in)
+        kernel = np.asarray(layer.kernel, np.float32).transpose(0, 1, 3, 2)  # (kh, kw, out, in)
+    else:
+        kernel = np.asarray(layer.kernel, np.float32)
+    return np.moveaxis(kernel, -1, 0)
+
+
+def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarray:
+    """Return a convolution layer's kernels as small images scaled to [0, 1].
+
+    Parameters
+    ----------
+    model_or_layer : keras.Model or keras.layers.Layer
+        A model (its first convolution layer is used) or a convolution layer:
+        ``Conv2D``, ``Conv2DTranspose``, ``DepthwiseConv2D`` or
+        ``SeparableConv2D`` (its per-channel depthwise filters).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array ``(filters, kh, kw, 3)`` when each filter reads 3
+        channels (shown as colours), else ``(filters, kh, kw, 1)`` (the mean
+        over the channels it reads; depthwise filters read one channel each,
+        so a depthwise layer on ``C`` channels with multiplier ``m`` gives
+        ``C * m`` filters). Each filter is min-max scaled on its own.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> filter_images(build_course_cnn((64, 64, 3))).shape
+    (32, 3, 3, 3)
+    >>> separable = keras.layers.SeparableConv2D(8, 5)
+    >>> separable.build((None, 32, 32, 3))
+    >>> filter_images(separable).shape
+    (3, 5, 5, 1)
+    """
+    filters = _kernels(_conv_layer(model_or_layer))
     if filters.shape[-1] != 3:
         filters = filters.mean(axis=-1, keepdims=True)
     return np.stack([_display.normalize_map(f) for f in filters]).astype(np.float32)
@@ -258,36 +279,31 @@ def plot_filters(
     -------
     matplotlib.figure.Figure
         One axes per filter, titled ``"filter i"``; the figure's title names
-        the layer and kernel size.
+        the layer and the filter size ``kh x kw x channels read``.
 
     Examples
     --------
     >>> from course_utils.models import build_course_cnn
-    >>> len(plot_filters(build_course_cnn((64, 64, 3)), max_filters=8).axes)
-    8
+    >>> fig = plot_filters(build_course_cnn((64, 64, 3)), max_filters=8)
+    >>> len(fig.axes), fig.get_suptitle()
+    (8, 'conv1: 32 filters of 3x3x3 (colour)')
     """
     max_filters = as_int(max_filters, "max_filters")
     ncols = as_int(ncols, "ncols")
-    images = filter_images(model_or_layer)
-    layer = (
-        _first_conv(model_or_layer) if isinstance(model_or_layer, keras.Model) else model_or_layer
-    )
-    shown = min(len(images), max_filters)
-    nrows, ncols = _grid(shown, ncols)
-    fig = _display.fresh_figure(fig, (1.1 * ncols, 1.2 * nrows + 0.5))
-    for i in range(shown):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        picture = images[i] if images.shape[-1] == 3 else images[i, ..., 0]
-        ax.imshow(picture, cmap=None if picture.ndim == 3 else "gray", vmin=0, vmax=1)
-        ax.set_title(f"filter {i}", fontsize=8)
-        ax.set_axis_off()
-    kernel_shape = tuple(layer.kernel.shape)
-    colour = "colour" if images.shape[-1] == 3 else "mean over input channels"
-    fig.suptitle(
-        f"{layer.name}: {len(images)} filters of "
-        f"{'x'.join(str(s) for s in kernel_shape[:3])} ({colour})",
-        fontsize=10,
-    )
+    layer = _conv_layer(model_or_layer)
+    count, kh, kw, reads = _kernels(layer).shape
+    images = filter_images(layer)
+    shown = min(count, max_filters)
+    fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.1, 1.2), extra_height=0.5)
+    for i, ax in enumerate(axes):
+        _display.show_image(ax, images[i], f"filter {i}", fontsize=8)
+    if reads == 3:
+        colour = "colour"
+    elif reads == 1:
+        colour = "grey"
+    else:
+        colour = "mean over input channels"
+    fig.suptitle(f"{layer.name}: {count} filters of {kh}x{kw}x{reads} ({colour})", fontsize=10)
     return fig
 
 
@@ -338,15 +354,10 @@ def show_images(
         labels = as_labels(labels, "labels", n=len(images))
     names = _check_class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
     shown = min(len(images), max_images)
-    nrows, ncols = _grid(shown, ncols)
-    fig = _display.fresh_figure(fig, (1.4 * ncols, 1.55 * nrows))
-    for i in range(shown):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        picture = _display.display_image(images[i])
-        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
-        if labels is not None:
-            ax.set_title(_class_name(int(labels[i]), names), fontsize=8)
-        ax.set_axis_off()
+    fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.4, 1.55))
+    for i, ax in enumerate(axes):
+        title = "" if labels is None else _class_name(int(labels[i]), names)
+        _display.show_image(ax, images[i], title, fontsize=8)
     return fig
 
 
@@ -436,15 +447,8 @@ def plot_confusion_matrix(
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     high = matrix.max() / 2 if matrix.size else 0
     for (row, col), value in np.ndenumerate(matrix):
-        ax.text(
-            col,
-            row,
-            str(value),
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="white" if value > high else "black",
-        )
+        colour = "white" if value > high else "black"
+        ax.text(col, row, str(value), ha="center", va="center", fontsize=8, color=colour)
     ticks = np.arange(k)
     labels = names if names is not None else [str(i) for i in ticks]
     ax.set_xticks(ticks, labels, rotation=45, ha="right")
@@ -500,10 +504,13 @@ def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
     y_true_arr = as_labels(y_true, "y_true")
     probs = _check_probabilities(probabilities, n=len(y_true_arr))
     as_labels(y_true_arr, "y_true", num_classes=probs.shape[1])
+    return _top_mistakes(y_true_arr, probs, k)
+
+
+def _top_mistakes(y_true: np.ndarray, probs: np.ndarray, k: int) -> np.ndarray:
     predicted = probs.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != y_true_arr)
-    confidence = probs[wrong, predicted[wrong]]
-    order = np.argsort(-confidence, kind="stable")
+    wrong = np.flatnonzero(predicted != y_true)
+    order = np.argsort(-probs[wrong, predicted[wrong]], kind="stable")
     return wrong[order][:k].astype(np.int64)
 
 
@@ -544,30 +551,26 @@ def plot_top_mistakes(
     'true: 1\\npred: 0 (70%)'
     """
     images = as_images(images, "images")
-    indices = top_mistakes(y_true, probabilities, k=k)
+    k, ncols = as_int(k, "k"), as_int(ncols, "ncols")
     y_true_arr = as_labels(y_true, "y_true", n=len(images))
-    probs = _check_probabilities(probabilities)
+    probs = _check_probabilities(probabilities, n=len(images))
+    as_labels(y_true_arr, "y_true", num_classes=probs.shape[1])
     names = _check_class_names(class_names, probs.shape[1])
-    ncols = as_int(ncols, "ncols")
+    indices = _top_mistakes(y_true_arr, probs, k)
     if len(indices) == 0:
-        fig = _display.fresh_figure(fig, (3, 1.5))
-        ax = fig.add_subplot()
+        fig, (ax,) = _display.image_grid(1, ncols=1, fig=fig, cell=(3, 1.5))
         ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
-        ax.set_axis_off()
         return fig
-    nrows, ncols = _grid(len(indices), ncols)
-    fig = _display.fresh_figure(fig, (1.5 * ncols, 1.9 * nrows + 0.4))
-    for i, index in enumerate(indices):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        picture = _display.display_image(images[index])
-        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
+    fig, axes = _display.image_grid(
+        len(indices), ncols=ncols, fig=fig, cell=(1.5, 1.9), extra_height=0.4
+    )
+    for ax, index in zip(axes, indices, strict=True):
         guess = int(probs[index].argmax())
-        ax.set_title(
+        title = (
             f"true: {_class_name(int(y_true_arr[index]), names)}\n"
-            f"pred: {_class_name(guess, names)} ({probs[index, guess]:.0%})",
-            fontsize=8,
+            f"pred: {_class_name(guess, names)} ({probs[index, guess]:.0%})"
         )
-        ax.set_axis_off()
+        _display.show_image(ax, images[index], title, fontsize=8)
     fig.suptitle(f"The {len(indices)} most confident mistakes", fontsize=10)
     return fig
 
@@ -606,13 +609,11 @@ class DiagramStage:
 
 def _stage_detail(layer: keras.layers.Layer) -> str:
     L = keras.layers
-    activation = getattr(getattr(layer, "activation", None), "__name__", "")
-    act = "" if activation in ("", "linear") else f", {activation}"
+    act = f", {_activation_name(layer)}" if _activation_name(layer) else ""
     if isinstance(layer, L.Conv2D):
-        size = "x".join(str(k) for k in layer.kernel_size)
-        return f"{layer.filters} @ {size}{act}"
+        return f"{layer.filters} @ {_pair_text(layer.kernel_size)}{act}"
     if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
-        return "x".join(str(k) for k in layer.pool_size)
+        return _pair_text(layer.pool_size)
     if isinstance(layer, L.Rescaling):
         scale = float(np.asarray(layer.scale))
         return "x 1/255" if abs(scale - 1 / 255) < 1e-9 else f"x {scale:.3g}"
@@ -652,14 +653,8 @@ def diagram_stages(model: keras.Model) -> list[DiagramStage]:
     >>> [s.output_shape for s in stages][2:5]
     [(62, 62, 32), (31, 31, 32), (29, 29, 64)]
     """
-    _check_model(model)
-    if not model.built:
-        raise ValueError(
-            f"model {model.name!r} is not built yet, so its shapes are unknown; start it "
-            "with keras.Input(shape=...)"
-        )
-    input_shape = tuple(model.inputs[0].shape[1:])
-    stages = [DiagramStage(1, "input", "Input", "", input_shape, 0)]
+    _check_built(model)
+    stages = [DiagramStage(1, "input", "Input", "", tuple(model.inputs[0].shape[1:]), 0)]
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -670,16 +665,8 @@ def diagram_stages(model: keras.Model) -> list[DiagramStage]:
                 f"layer {layer.name!r} has no known output shape; use a Sequential or "
                 "Functional model"
             ) from error
-        stages.append(
-            DiagramStage(
-                number=len(stages) + 1,
-                name=layer.name,
-                kind=layer.__class__.__name__,
-                detail=_stage_detail(layer),
-                output_shape=shape,
-                params=int(layer.count_params()),
-            )
-        )
+        kind, detail, params = layer.__class__.__name__, _stage_detail(layer), layer.count_params()
+        stages.append(DiagramStage(len(stages) + 1, layer.name, kind, detail, shape, int(params)))
     return stages
 
 
@@ -693,10 +680,6 @@ _STAGE_COLOURS = {
     "Dense": "#c55a11",
     "Dropout": "#bfbfbf",
 }
-
-
-def _shape_label(shape: tuple[int, ...]) -> str:
-    return "x".join("?" if s is None else str(s) for s in shape)
 
 
 def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
@@ -732,53 +715,33 @@ def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
     fig = _display.fresh_figure(fig, (max(6.0, 1.45 * len(stages)), 3.6))
     ax = fig.add_subplot()
     sides = [s.output_shape[0] for s in stages if len(s.output_shape) == 3 and s.output_shape[0]]
-    top_side = max(sides, default=1)
     lengths = [math.prod(s.output_shape) for s in stages if len(s.output_shape) == 1]
-    top_length = max(lengths, default=2)
-    step = 1.5
-    previous = None
+    top_side, top_length, step = max(sides, default=1), max(lengths, default=2), 1.5
+    previous_width = 0.0
     for i, stage in enumerate(stages):
-        shape = stage.output_shape
-        if len(shape) == 3 and shape[0]:
+        shape, x = stage.output_shape, i * step
+        if len(shape) == 3 and shape[0]:  # an image: height ~ H, width grows with C
             height = 0.3 + 2.2 * shape[0] / top_side
             width = 0.2 + 0.12 * math.log2(max(shape[-1], 1) + 1)
-        else:
+        else:  # a vector: a thin bar, height ~ log(length)
             length = max(math.prod(s or 1 for s in shape), 2)
             height = 0.3 + 2.2 * math.log(length) / math.log(max(top_length, 3))
             width = 0.16
-        x = i * step
         colour = _STAGE_COLOURS.get(stage.kind, "#e7e6e6")
-        ax.add_patch(
-            Rectangle(
-                (x - width / 2, -height / 2),
-                width,
-                height,
-                facecolor=colour,
-                edgecolor="black",
-                linewidth=0.8,
-            )
-        )
-        title = f"{stage.number}. {stage.kind}"
-        if stage.detail:
-            title += f"\n{stage.detail}"
-        ax.text(x, 1.35, title, ha="center", va="bottom", fontsize=8)
-        below = _shape_label(shape)
-        if stage.params:
-            below += f"\n{stage.params:,} params"
+        box = Rectangle((x - width / 2, -height / 2), width, height, facecolor=colour)
+        ax.add_patch(box).set(edgecolor="black", linewidth=0.8)
+        above = f"{stage.number}. {stage.kind}" + (f"\n{stage.detail}" if stage.detail else "")
+        below = _display.shape_text(shape, rows=False)
+        below += f"\n{stage.params:,} params" if stage.params else ""
+        ax.text(x, 1.35, above, ha="center", va="bottom", fontsize=8)
         ax.text(x, -1.35, below, ha="center", va="top", fontsize=8)
-        if previous is not None:
+        if i:
+            start, end = (x - step + previous_width / 2, 0), (x - width / 2 - 0.05, 0)
             ax.add_patch(
-                FancyArrowPatch(
-                    (previous + 0.3, 0),
-                    (x - width / 2 - 0.05, 0),
-                    arrowstyle="->",
-                    mutation_scale=8,
-                    color="0.4",
-                )
+                FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=8, color="0.4")
             )
-        previous = x + width / 2 - 0.3
-    ax.set_xlim(-step / 2, (len(stages) - 1) * step + step / 2)
-    ax.set_ylim(-2.0, 2.0)
+        previous_width = width
+    ax.set(xlim=(-step / 2, (len(stages) - 0.5) * step), ylim=(-2.0, 2.0))
     ax.set_axis_off()
     total = sum(stage.params for stage in stages)
     ax.set_title(f"{model.name}: {len(stages)} stages, {total:,} parameters", fontsize=10)

@@ -208,7 +208,21 @@ def test_layer_table_rejects_unbuilt_models_and_non_models():
         layer_table(keras.Sequential([L.Dense(2)]))
     with pytest.raises(TypeError, match="model must be a keras Model"):
         layer_table("model")
-    assert isinstance(LayerTable("empty"), LayerTable)
+
+
+def test_an_empty_layer_table_still_renders_its_totals():
+    table = LayerTable("empty")
+    assert len(table) == 0
+    assert str(table).splitlines() == [
+        "Model 'empty'",
+        "Layer  Type  Output shape  Params  What it does",
+        "-----  ----  ------------  ------  ------------",
+        "Total params: 0 (trainable: 0, non-trainable: 0)",
+    ]
+    assert table.to_markdown().endswith(
+        "|---|---|---|---|---|\n\nTotal params: 0 (trainable: 0, non-trainable: 0)"
+    )
+    assert table._repr_html_().count("<tr>") == 1
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,35 @@ def test_plot_filters_draws_the_first_layer_kernels(cnn, residual_gray):
     assert len(gray.axes) == 4 and "mean over input channels" in gray.get_suptitle()
 
 
+def test_depthwise_and_separable_filters_read_one_channel_each():
+    depthwise = L.DepthwiseConv2D(3, depth_multiplier=2)
+    depthwise.build((None, 8, 8, 3))
+    kernel = np.asarray(depthwise.kernel)  # (3, 3, channels, multiplier)
+    images = filter_images(depthwise)
+    assert images.shape == (6, 3, 3, 1)
+    expected = kernel[:, :, 1, 0]  # channel 1, multiplier 0 is filter 2
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(images[2, ..., 0], expected, atol=1e-6)
+    fig = plot_filters(depthwise)
+    assert len(fig.axes) == 6
+    assert fig.get_suptitle() == "depthwise_conv2d: 6 filters of 3x3x1 (grey)"
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), L.SeparableConv2D(5, 3, name="sep")])
+    separable = model.get_layer("sep")
+    images = filter_images(model)
+    assert images.shape == (3, 3, 3, 1)  # the depthwise step: one 3x3 filter per channel
+    expected = np.asarray(separable.depthwise_kernel)[:, :, 0, 0]
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(images[0, ..., 0], expected, atol=1e-6)
+    assert plot_filters(model).get_suptitle() == "sep: 3 filters of 3x3x1 (grey)"
+
+
+def test_transposed_convolution_filters_are_titled_with_the_channels_they_read():
+    transpose = L.Conv2DTranspose(5, 3, name="up")
+    transpose.build((None, 8, 8, 3))
+    assert plot_filters(transpose).get_suptitle() == "up: 5 filters of 3x3x3 (colour)"
+
+
 # ---------------------------------------------------------------------------
 # show_images
 
