@@ -225,7 +225,8 @@ def overhead_target(
         )
         if alone_ms is not None:
             why += (
-                f" The augmentation alone costs {alone_ms:.2f} CPU ms per batch ({alone_what}), "
+                f" The augmented input pipeline alone (no model) costs {alone_ms:.2f} CPU ms per "
+                f"batch ({alone_what}), "
                 f"{alone_ms / base.cpu_step_ms:.0%} of the step's CPU time."
             )
         if row.cpu_overhead_pct <= goal:

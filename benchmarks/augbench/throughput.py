@@ -184,7 +184,7 @@ def measure_variants(config: BenchConfig) -> list[VariantRow]:
             variant(float_early=True),
         ),
         "layers called with training=True": (
-            "layers' own random state, not reproducible in a parallel map",
+            "the layers' own random state instead of a seed per batch",
             variant(seeded=False),
         ),
         "XLA (jit_compile=True) on the augmentation": ("", variant(jit=True)),
