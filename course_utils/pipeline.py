@@ -81,10 +81,8 @@ def build_pipeline(
     labels : array-like of int, shape (N,)
         Class index per image.
     augmenter : keras.layers.Layer, optional
-        A ``keras.layers.Pipeline`` or ``keras.Sequential`` of augmentation
-        layers (e.g. :func:`course_utils.augment.make_augmenter`); applied to
-        every batch in training mode. None for no augmentation (validation,
-        test).
+        A ``keras.layers.Pipeline`` or ``keras.Sequential`` of augmentation layers
+        (e.g. from ``make_augmenter``), applied to every batch in training mode.
     batch_size : int
         Images per batch; the last batch may be smaller.
     shuffle : bool
@@ -321,15 +319,9 @@ def trace_pipeline(
         the images is an error: resize the images, or start the model with a
         ``keras.layers.Resizing`` layer and an input of any size.
 
-    Returns
-    -------
-    PipelineTrace
-        3 to 5 :class:`PipelineStage` rows; ``.dataset`` is the pipeline.
-
-    Raises
-    ------
-    ValueError
-        Bad images or labels, or images that do not fit the model.
+    Returns a :class:`PipelineTrace` of 3 to 5 stages (``.dataset`` is the
+    pipeline); bad images or labels, or images that do not fit the model, are
+    an error.
 
     Examples
     --------
@@ -439,18 +431,9 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
     Each box shows the stage's name, its code and the shape and dtype that
     come out of it, as measured by :func:`trace_pipeline`.
 
-    Parameters
-    ----------
-    trace : PipelineTrace
-        From :func:`trace_pipeline`.
-    fig : matplotlib.figure.Figure, optional
-        Figure to draw on (cleared first); a new one by default.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One Axes with one box (a text artist) per stage and one arrow
-        between each pair of neighbours.
+    Draws into ``fig`` (cleared first) or a new Figure and returns it: one
+    Axes with one box (a text artist) per stage and one arrow between each
+    pair of neighbours.
 
     Examples
     --------

@@ -361,12 +361,12 @@ class Quiz:
     def sample(self, n: int, seed: int = 0) -> Quiz:
         """Return a quiz of ``n`` questions drawn without replacement, in bank order.
 
-        Parameters
-        ----------
-        n : int
-            How many questions, ``1 <= n <= len(self)``.
-        seed : int, default 0
-            Same seed, same questions.
+        ``1 <= n <= len(self)``; the same ``seed`` draws the same questions.
+
+        Examples
+        --------
+        >>> load_quiz("01").sample(2, seed=1) == load_quiz("01").sample(2, seed=1)
+        True
         """
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self):
             raise ValueError(f"n must be an int between 1 and {len(self)}; got {n!r}")
@@ -379,11 +379,7 @@ class Quiz:
 
         The choices are keyed ``"a"``, ``"b"``, ... again in the new order, so
         :func:`check_answers` on the returned quiz takes the keys a learner sees.
-
-        Parameters
-        ----------
-        seed : int
-            Same seed, same order; each question is shuffled on its own.
+        Same ``seed``, same order; each question is shuffled on its own.
 
         Examples
         --------
@@ -449,17 +445,8 @@ def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
     with distinct texts, at least one correct choice and an explanation for every
     choice; and that every objective is asked by at least one question.
 
-    Parameters
-    ----------
-    data : mapping
-        The bank as read by :mod:`tomllib`.
-    source : str, default "bank"
-        Name used in the messages (e.g. the file name).
-
-    Returns
-    -------
-    list of str
-        One message per problem.
+    ``data`` is the bank as read by :mod:`tomllib`; ``source`` (e.g. the file
+    name) starts every message, one per problem.
 
     Examples
     --------
@@ -585,25 +572,11 @@ def _resolve(lesson: str | int, names: list[str]) -> str:
 def load_quiz(lesson: str | int | Path) -> Quiz:
     """Load a lesson's question bank.
 
-    Parameters
-    ----------
-    lesson : str, int or Path
-        The lesson as a number (``2``, ``"02"``), a bank name (``"02_data_augmentation"``,
-        ``"data_augmentation"``), a notebook name (``"02_data_augmentation.ipynb"``),
-        ``"course"`` for every bank in one quiz, or the path of your own ``.toml`` bank.
-
-    Returns
-    -------
-    Quiz
-        The validated questions.
-
-    Raises
-    ------
-    ValueError
-        If ``lesson`` names no bank, or the bank is not valid (the message lists
-        every problem).
-    TypeError
-        If ``lesson`` is not a str, int or Path.
+    ``lesson`` is a number (``2``, ``"02"``), a bank name (``"02_data_augmentation"``,
+    ``"data_augmentation"``), a notebook name (``"02_data_augmentation.ipynb"``),
+    ``"course"`` for every bank in one quiz, or the path of your own ``.toml`` bank
+    (anything else: TypeError). A name of no bank, or a bank that is not valid, is
+    a ValueError whose message lists every problem.
 
     Examples
     --------
@@ -639,17 +612,9 @@ def load_quiz(lesson: str | int | Path) -> Quiz:
 def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
     """A review of the whole course: ``per_lesson`` questions drawn from each lesson's bank.
 
-    Parameters
-    ----------
-    per_lesson : int, default 3
-        Questions per lesson, between 1 and the size of the smallest bank.
-    seed : int, default 0
-        Same seed, same questions.
-
-    Returns
-    -------
-    Quiz
-        Titled "Course review", lesson ``"course"``, questions in course order.
+    ``per_lesson`` is between 1 and the size of the smallest bank; the same
+    ``seed`` draws the same questions. The quiz is titled "Course review", lesson
+    ``"course"``, its questions in course order.
 
     Examples
     --------
@@ -730,7 +695,7 @@ def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizRes
     Parameters
     ----------
     quiz : Quiz, QuizWidget, str or int
-        A quiz, the quiz a :func:`quiz_widget` showed (its keys are the ones the
+        A quiz, the quiz a ``quiz_widget`` showed (its keys are the ones the
         learner saw), or a lesson name/number passed to :func:`load_quiz`.
     answers : mapping of str to str or list of str
         Question id -> the chosen key (``"b"``), the choice's exact text, or a
@@ -742,13 +707,9 @@ def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizRes
         ``score`` (questions fully right), ``total`` (questions in the quiz),
         one :class:`Feedback` per answered question and the unanswered ids.
 
-    Raises
-    ------
-    TypeError
-        If ``answers`` is not a mapping, or an answer is neither a key nor a list.
-    ValueError
-        If an id is not in the quiz, a choice does not exist, or several choices
-        are given to a one-answer question.
+    Answers that are not a mapping, or an answer neither a key nor a list, are a
+    TypeError; an id not in the quiz, a choice that does not exist or several
+    choices for a one-answer question a ValueError.
 
     Examples
     --------

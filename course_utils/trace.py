@@ -141,21 +141,10 @@ def epoch_observations(
     * ``|gain| < PLATEAU``: ``"plateau"``;
     * the loss rose by ``PLATEAU`` or more: ``"unstable"``.
 
-    Parameters
-    ----------
-    loss : sequence of float
-        Training loss per epoch.
-    val_loss : sequence of float, optional
-        Validation loss per epoch (same length; None or NaN where not measured).
-    accuracy : sequence of float, optional
-        Training accuracy per epoch, quoted in the first observation.
-    patience : int
-        Epochs without a new lowest validation loss before "overfitting" (>= 1).
-
-    Returns
-    -------
-    list of str
-        One observation per epoch, each starting with its keyword.
+    ``loss`` and the optional ``val_loss`` (None or NaN where not measured)
+    and ``accuracy`` (quoted in the first observation) hold one value per
+    epoch; ``patience`` >= 1. Returns one observation per epoch, each starting
+    with its keyword.
 
     Examples
     --------
@@ -277,21 +266,9 @@ def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> Vali
     twice the losses' spread around it, so that epoch-to-epoch noise alone,
     or a single high last value, does not make a turn.
 
-    Parameters
-    ----------
-    val_loss : sequence of float
-        Validation loss per epoch; NaN or None entries are ignored.
-    patience : int
-        Epochs after the minimum needed to confirm a turn (>= 1).
-
-    Returns
-    -------
-    ValidationTurn
-
-    Raises
-    ------
-    ValueError
-        If no validation loss is a finite number.
+    ``val_loss`` holds one value per epoch (NaN or None entries are ignored;
+    at least one must be finite); ``patience`` (>= 1) is the number of epochs
+    after the minimum needed to confirm a turn.
 
     Examples
     --------
@@ -397,20 +374,10 @@ def plot_trace_epoch(
 ) -> Figure:
     """Loss and accuracy curves up to ``epoch``, the rest of the run faded.
 
-    Parameters
-    ----------
-    metrics : mapping of str to list of float
-        From :func:`trace_metrics`.
-    epoch : int
-        1-based epoch to replay up to.
-    fig : matplotlib.figure.Figure, optional
-        Figure to draw into (cleared first).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One axes for the loss metrics and, if the run has accuracy metrics,
-        one for them; training solid, validation dashed; a marker at ``epoch``.
+    ``metrics`` come from :func:`trace_metrics`, ``epoch`` is 1-based. Draws
+    into ``fig`` (cleared first) or a new Figure, and returns it: one axes for
+    the loss metrics and, if the run has accuracy metrics, one for them;
+    training solid, validation dashed; a line at ``epoch``.
 
     Examples
     --------
@@ -531,24 +498,9 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     def from_history(cls, history: Any, patience: int = PATIENCE) -> TrainingTrace:
         """Build a trace from ``model.fit``'s ``History`` (or its ``.history`` dict).
 
-        Parameters
-        ----------
-        history : keras.callbacks.History or dict of str to list of float
-            Must contain ``"loss"``; every list must have one value per epoch.
-        patience : int
-            As for :class:`TrainingTrace`.
-
-        Returns
-        -------
-        TrainingTrace
-            With ``seconds`` unknown (None).
-
-        Raises
-        ------
-        TypeError
-            If ``history`` is neither a History nor a dict of lists.
-        ValueError
-            If ``"loss"`` is missing or the lists differ in length.
+        ``history`` must contain ``"loss"``, with one value per epoch in every
+        list (a TypeError for other objects, a ValueError otherwise); the
+        trace's ``seconds`` are unknown (None).
         """
         logs = _history(history)
         if "loss" not in logs:
@@ -664,27 +616,11 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     def text_chart(self, metric: str = "loss", height: int = 8, validation: bool = True) -> str:
         """A small text chart of one metric per epoch, like a hand-drawn sketch.
 
-        Parameters
-        ----------
-        metric : str
-            A logged metric, e.g. ``"loss"`` or ``"accuracy"``.
-        height : int
-            Most value rows (at least 2); the value step is rounded to 1, 2, 2.5 or 5
-            times a power of ten, so fewer rows may be used.
-        validation : bool
-            Also mark ``val_<metric>`` with ``o`` when it was logged
-            (``#`` where both fall on the same spot).
-
-        Returns
-        -------
-        str
-            Rows labelled with values from the largest down to the smallest,
-            ``*`` marks per epoch, and the epoch numbers along the x axis.
-
-        Raises
-        ------
-        ValueError
-            If ``metric`` was not logged, or ``height < 2``.
+        ``metric`` is a logged metric (``*`` marks); with ``validation`` its
+        ``val_`` twin is marked ``o`` (``#`` where both meet). At most
+        ``height`` (>= 2) value rows, the step rounded to 1, 2, 2.5 or 5 times
+        a power of ten, labelled from the largest value down; the epochs run
+        along the x axis.
 
         Examples
         --------
@@ -737,15 +673,8 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     def plot(self, fig: Figure | None = None) -> Figure:
         """Draw loss (and accuracy, when logged) per epoch, training and validation.
 
-        Parameters
-        ----------
-        fig : matplotlib.figure.Figure, optional
-            Figure to draw into (cleared first).
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            Axes titled ``"Loss"`` and, if accuracy was logged, ``"Accuracy"``.
+        Draws into ``fig`` (cleared first) or a new Figure, and returns it:
+        axes titled ``"Loss"`` and, if accuracy was logged, ``"Accuracy"``.
         """
         if not self._metrics:
             raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
@@ -928,21 +857,10 @@ class PredictionTrace(Report):
     def plot(self, fig: Figure | None = None, max_panels: int = 8, ncols: int = 5) -> Figure:
         """Draw the input, the feature maps along the way, and the probabilities.
 
-        Parameters
-        ----------
-        fig : matplotlib.figure.Figure, optional
-            Figure to draw into (cleared first).
-        max_panels : int
-            At most this many image panels (input first, then evenly chosen
-            layers with image-like output, showing their first channel).
-        ncols : int
-            Panels per row.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            Image panels titled ``"i. name"`` and a last axes with the
-            probabilities as horizontal bars.
+        At most ``max_panels`` image panels, ``ncols`` per row, titled ``"i. name"``:
+        the input, then evenly chosen layers with image-like output (their first
+        channel); a last axes shows the probabilities as bars. Draws into ``fig``
+        (cleared first) or a new Figure, and returns it.
         """
         max_panels = as_int(max_panels, "max_panels")
         ncols = as_int(ncols, "ncols")
@@ -1023,11 +941,8 @@ def prediction_trace(
         model's topological order), then the probabilities and the predicted
         class; shows itself as HTML, text and a figure (``.plot()``).
 
-    Raises
-    ------
-    ValueError
-        For an image that does not fit the model, a model whose output is not
-        class scores, or class names that do not match the classes.
+    An image that does not fit the model, an output that is not class scores
+    or class names that do not match the classes are a ValueError.
 
     Examples
     --------

@@ -180,20 +180,11 @@ def plot_augmentation(
 ) -> Figure:
     """Draw the original image beside one result per set of transform values.
 
-    Parameters
-    ----------
-    image : array-like, shape (H, W, C) or (H, W)
-        The image, as for :func:`course_utils.augment.augment_image`.
-    settings : AugmentationSettings or sequence of them, optional
-        Default: four draws of :func:`course_utils.augment.random_settings` (seeds 0 to 3).
-    fig : matplotlib.figure.Figure, optional
-        Figure to draw into (cleared first); a new one by default.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One axes titled "original", then one per setting titled with its values;
-        the suptitle describes the figure (it doubles as alt text).
+    ``image`` as for :func:`course_utils.augment.augment_image`; ``settings``
+    default to four draws of :func:`course_utils.augment.random_settings` (seeds
+    0 to 3). Draws into ``fig`` (cleared first) or a new Figure and returns it:
+    one axes titled "original", then one per setting titled with its values;
+    the suptitle describes the figure (it doubles as alt text).
 
     Examples
     --------
@@ -402,15 +393,9 @@ def augmentation_explorer(
         Larger images are scaled down to this many pixels on their longer side
         so that the sliders respond quickly; None keeps the size.
     static : bool or None
-        True: return the static figure. False: return the widgets. None:
-        widgets in a Jupyter kernel, the figure elsewhere (see
-        :func:`widgets_available`).
-
-    Returns
-    -------
-    AugmentationExplorer or matplotlib.figure.Figure
-        The explorer (display it as the last line of a cell), or the figure of
-        the original and three random draws.
+        True: the static figure (the original and four random draws); False:
+        the explorer (display it as the last line of a cell); None: decide as
+        :func:`widgets_available` says.
 
     Examples
     --------
@@ -443,18 +428,10 @@ def augmentation_explorer(
 def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
     """Map one feature map to colours: min-max scaled, then a colormap.
 
-    Parameters
-    ----------
-    feature_map : array-like, shape (H, W)
-        Activations (any float values).
-    cmap : str, default "viridis"
-        A matplotlib colormap; the default is perceptually uniform and
-        readable with colour-vision deficiencies (dark = weak, yellow = strong).
-
-    Returns
-    -------
-    numpy.ndarray
-        uint8 ``(H, W, 3)``. A constant map becomes the colormap's lowest colour.
+    ``feature_map`` ``(H, W)`` holds any finite activations; the default
+    ``cmap`` is perceptually uniform and readable with colour-vision
+    deficiencies (dark = weak, yellow = strong). Returns uint8 ``(H, W, 3)``; a
+    constant map becomes the colormap's lowest colour.
 
     Examples
     --------
@@ -564,13 +541,8 @@ def feature_map_explorer(
     layer : str, optional
         Layer selected first; default the first of :func:`feature_map_layers`.
     static : bool or None
-        True: the static figure; False: the widgets; None: decide as
-        :func:`widgets_available` says.
-
-    Returns
-    -------
-    FeatureMapExplorer or matplotlib.figure.Figure
-        The explorer, or the figure of the layer's first 16 feature maps.
+        True: the figure of the layer's first 16 feature maps; False: the
+        explorer; None: decide as :func:`widgets_available` says.
 
     Examples
     --------
@@ -645,17 +617,9 @@ class TraceExplorer(_Explorer):
 def trace_explorer(trace: Any, static: bool | None = None) -> TraceExplorer | Figure:
     """Replay a training run epoch by epoch with a slider (and a play button).
 
-    Parameters
-    ----------
-    trace : TrainingTrace, keras History or mapping
-        See :func:`trace_metrics`.
-    static : bool or None
-        True: the static figure of the whole run; False: the widgets; None:
-        decide as :func:`widgets_available` says.
-
-    Returns
-    -------
-    TraceExplorer or matplotlib.figure.Figure
+    ``trace`` is anything :func:`course_utils.trace.trace_metrics` reads;
+    ``static`` True returns the figure of the whole run, False the explorer,
+    None decides as :func:`widgets_available` says.
 
     Examples
     --------
@@ -716,9 +680,8 @@ class QuizWidget(_Explorer):
         self.checks: list[Any] = []
         self.checks_box = w.VBox()
         self.feedback = w.HTML()
-        self.check_button = w.Button(
-            description="Check answer", button_style="primary", tooltip="Check your answer"
-        )
+        self.check_button = w.Button(description="Check answer", tooltip="Check your answer")
+        self.check_button.button_style = "primary"
         self.next_button = w.Button(description="Next question", tooltip="Go to the next question")
         self.restart_button = w.Button(description="Start again", tooltip="Start the quiz again")
         self.check_button.on_click(lambda _: self.check())
@@ -746,11 +709,8 @@ class QuizWidget(_Explorer):
     def selected(self) -> tuple[str, ...]:
         """Keys currently picked for the question shown."""
         if self.question.multiple:
-            return tuple(
-                c.key
-                for c, box in zip(self.question.choices, self.checks, strict=True)
-                if box.value
-            )
+            boxes = zip(self.question.choices, self.checks, strict=True)
+            return tuple(choice.key for choice, box in boxes if box.value)
         return () if self.radio.value is None else (self.radio.value,)
 
     def select(self, *keys: str) -> None:
@@ -804,19 +764,17 @@ class QuizWidget(_Explorer):
         if self.question.id not in self.answers:  # clear "Pick an answer first."
             self.feedback.value = ""
 
-    def _update_header(self) -> None:
-        checked = len(self.answers)
+    def _update_header(self, where: str = "", out_of: int | None = None) -> None:
+        where = where or f"question {self.index + 1} of {len(self.quiz)}"
+        out_of = len(self.answers) if out_of is None else out_of
         self.header.value = (
-            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; question "
-            f"{self.index + 1} of {len(self.quiz)} &middot; "
-            f"<span class='quiz-score'>score {self.score} / {checked}</span></p>"
+            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; {where} &middot; "
+            f"<span class='quiz-score'>score {self.score} / {out_of}</span></p>"
         )
 
     def _lock(self, locked: bool) -> None:
-        self.radio.disabled = locked
-        for box in self.checks:
-            box.disabled = locked
-        self.check_button.disabled = locked
+        for control in [self.radio, *self.checks, self.check_button]:
+            control.disabled = locked
 
     def _show(self) -> None:
         import ipywidgets as w
@@ -832,16 +790,9 @@ class QuizWidget(_Explorer):
         self.radio.value = None
         self.radio.observe(self._on_pick, names="value")
         self.radio.layout.display = "none" if question.multiple else ""
-        self.checks = (
-            [
-                w.Checkbox(
-                    value=False, description=label, indent=False, layout=w.Layout(width="auto")
-                )
-                for label, _ in options
-            ]
-            if question.multiple
-            else []
-        )
+        layout = w.Layout(width="auto")
+        labels = [label for label, _ in options] if question.multiple else []
+        self.checks = [w.Checkbox(description=t, indent=False, layout=layout) for t in labels]
         self.checks_box.children = self.checks
         self.next_button.description = (
             "Next question" if self.index + 1 < len(self.quiz) else "See your score"
@@ -868,10 +819,7 @@ class QuizWidget(_Explorer):
         )
 
     def _finish(self) -> None:
-        self.header.value = (
-            f"<p><strong>{html.escape(self.quiz.title)}</strong> &middot; finished &middot; "
-            f"<span class='quiz-score'>score {self.score} / {len(self.quiz)}</span></p>"
-        )
+        self._update_header("finished", len(self.quiz))
         missed = [q for q in self.quiz.questions if q.id not in self.answers]
         note = f" You skipped {len(missed)} question(s); start again to try them." if missed else ""
         self.prompt.value = (
@@ -896,25 +844,14 @@ def quiz_widget(
 ) -> QuizWidget | Quiz:
     """Show a quiz one question at a time with feedback and a running score.
 
-    Parameters
-    ----------
-    quiz : Quiz, str or int
-        A quiz, or a lesson name/number passed to :func:`load_quiz`.
-    static : bool or None
-        True: return the :class:`Quiz` itself, which shows as text (answers
-        hidden). False: the widget. None: the widget in a Jupyter kernel or
-        Colab, the text elsewhere (see :func:`course_utils.widgets.widgets_available`).
-    seed : int or None
-        Orders the choices (:meth:`Quiz.shuffled`); None: :func:`learner_seed`.
-
-    Returns
-    -------
-    QuizWidget or Quiz
-        Display it (last line of a cell). Keyboard: Tab moves between the
-        choices and the buttons, arrow keys pick, Space or Enter presses.
-        In a front end without widgets (an HTML export) it shows as text with
-        the answers hidden. Its choices are shuffled; ``check_answers`` on the
-        returned quiz (``widget.quiz`` for the widget) takes the keys shown.
+    ``quiz`` is a Quiz or a lesson name/number for ``load_quiz``; ``seed`` orders
+    the choices (:meth:`~course_utils.quiz.Quiz.shuffled`; None: ``learner_seed()``).
+    ``static`` True returns the shuffled Quiz itself, which shows as text with the
+    answers hidden; False the widget; None decides as :func:`widgets_available`
+    says. Display it as the last line of a cell. Keyboard: Tab moves between the
+    choices and the buttons, arrow keys pick, Space or Enter presses. The widget
+    shows as text where widgets cannot render; ``check_answers`` on the returned
+    quiz (``widget.quiz`` for the widget) takes the keys shown.
 
     Examples
     --------
