@@ -110,22 +110,36 @@ def steps_text(results: BenchmarkResults, size: int, methods: tuple[str, ...]) -
     return f"per batch of {batch} at {size}x{size} (ms wall / CPU): " + "; ".join(parts)
 
 
-def largest_gap_text(results: BenchmarkResults, size: int, mine: str, other: str) -> str:
-    """Which step of ``mine`` costs the most CPU time more than ``other``'s, measured."""
+def compare_steps_text(results: BenchmarkResults, size: int, mine: str, other: str) -> str:
+    """CPU ms per batch that each step adds for ``mine`` and for ``other``, and the largest gap.
+
+    Examples
+    --------
+    >>> from augbench.records import StageRow
+    >>> results = BenchmarkResults({}, {"batch_size": 32})
+    >>> results.fused_stages += [StageRow(32, m, s, ms, ms) for m, s, ms in
+    ...     [("a", "none", 1.0), ("a", "geometric (flip, rotation, zoom, translation)", 9.0),
+    ...      ("b", "none", 1.0), ("b", "geometric (flip, rotation, zoom, translation)", 3.0)]]
+    >>> print(compare_steps_text(results, 32, "a", "b").replace("; ", ";\\n"))
+    CPU ms each step adds per batch, a against b: geometric 8.00 against 2.00 (4.00x);
+    the largest difference is the geometric step, 6.00 CPU ms more per batch.
+    """
     gaps = {}
     for step, short in STEP_NAMES.items():
         a, b = results.step_cost(size, mine, step), results.step_cost(size, other, step)
         if a is not None and b is not None:
-            gaps[short] = (a[1] - b[1], a[1], b[1])
+            gaps[short] = (a[1], b[1])
     if not gaps:
         return ""
-    short, (gap, a, b) = max(gaps.items(), key=lambda item: item[1][0])
-    if gap <= 0:
-        return f"each step of the {mine} costs at most the CPU time of {other}'s."
-    return (
-        f"the largest difference is the {short} step: {a:.2f} CPU ms per batch for the {mine} "
-        f"against {b:.2f} for {other} ({gap:.2f} ms more)."
+    parts = ", ".join(
+        f"{short} {a:.2f} against {b:.2f}" + (f" ({a / b:.2f}x)" if b > 0 else "")
+        for short, (a, b) in gaps.items()
     )
+    text = f"CPU ms each step adds per batch, {mine} against {other}: {parts}; "
+    short, (a, b) = max(gaps.items(), key=lambda item: item[1][0] - item[1][1])
+    if a <= b:
+        return text + f"no step of the {mine} costs more CPU time than {other}'s."
+    return text + f"the largest difference is the {short} step, {a - b:.2f} CPU ms more per batch."
 
 
 def speed_target(
@@ -170,8 +184,8 @@ def fused_speed_targets(results: BenchmarkResults) -> list[TargetCheck]:
     def check(size: int, other: str, goal: float) -> TargetCheck:
         mine, rival = results.fused_at(size, FUSED), results.fused_at(size, other)
         steps = steps_text(results, size, (FUSED, other))
-        gap = largest_gap_text(results, size, FUSED, other)
-        explanation = f"{steps}; {gap}" if steps else ""
+        compared = compare_steps_text(results, size, FUSED, other)
+        explanation = f"{steps}. {compared}" if steps else ""
         return speed_target(
             results, f"fused vs {other} at {size}x{size}", mine, rival, goal, explanation
         )
