@@ -8,7 +8,9 @@ The variants come from the notebooks themselves:
 * every lesson with a ``SEED`` parameter also runs with ``SEED = 2``, with its exercise cells
   (cells tagged ``exercise``) given their reference solutions and every check required to
   pass, and with ``SEED = 1`` and ``DATASET`` set to a folder of five classes of JPEG and
-  PNG photos (when it has a ``DATASET`` parameter);
+  PNG photos (when it has a ``DATASET`` parameter). To save one kernel run per lesson the
+  ``SEED = 2`` run is the lesson's last Try-it that leaves ``SEED`` alone, when it has one:
+  the checks must pass whatever the learner tried;
 * the default run is not repeated here: ``make notebooks`` (nbval) executes it.
 
 ``python tests/lesson_variants.py`` lists the variants; ``tests/test_lesson_variants.py``
@@ -141,13 +143,20 @@ def variants(folder: str | Path = "PHOTO_FOLDER", strict: bool = True) -> list[V
             if strict:
                 raise
             known, prompts = {}, []
+        solutions = bool(exercise_cells(path))
+        seed_2 = "seed-2-solutions" if solutions else "seed-2"
+        carrier = max(
+            (i for i, (_, changes) in enumerate(prompts) if "SEED" not in changes), default=None
+        )
         for number, (_, changes) in enumerate(prompts, 1):
-            out.append(Variant(path.name, f"try-it-{number}", changes))
-        if "SEED" in known:
-            if exercise_cells(path):
-                out.append(Variant(path.name, "seed-2-solutions", {"SEED": 2}, solutions=True))
+            if "SEED" in known and number - 1 == carrier:
+                changes = {**changes, "SEED": 2}
+                out.append(Variant(path.name, f"try-it-{number}-{seed_2}", changes, solutions))
             else:
-                out.append(Variant(path.name, "seed-2", {"SEED": 2}))
+                out.append(Variant(path.name, f"try-it-{number}", changes))
+        if "SEED" in known:
+            if carrier is None:
+                out.append(Variant(path.name, seed_2, {"SEED": 2}, solutions))
             if "DATASET" in known:
                 out.append(Variant(path.name, "photos-seed-1", {"SEED": 1, "DATASET": str(folder)}))
     return out
