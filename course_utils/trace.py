@@ -177,12 +177,9 @@ loss fell 0.9 -> 0.7'
             notes.append(f"loss {_display.number(current, 3)}")
             continue
         gain = (previous - current) / abs(previous)
-        if (
-            best is not None
-            and i - best >= patience
-            and _finite(loss[best])
-            and current < loss[best]
-        ):
+        stalled = best is not None and i - best >= patience and _finite(loss[best])
+        near_start = _finite(loss[0]) and current >= (1 - WARM_UP) * loss[0]
+        if stalled and current < loss[best]:
             notes.append(
                 f"overfitting: no new lowest validation loss for {i - best} epochs "
                 f"({_display.number(val_loss[best], 3)} at epoch {best + 1}) while training "
@@ -191,12 +188,7 @@ loss fell 0.9 -> 0.7'
         elif gain >= IMPROVING:
             improved = True
             notes.append(f"improving: loss -{gain:.0%}")
-        elif (
-            not improved
-            and gain > -PLATEAU
-            and _finite(loss[0])
-            and current >= (1 - WARM_UP) * loss[0]
-        ):
+        elif not improved and gain > -PLATEAU and near_start:
             notes.append(f"warming up: loss -{max(gain, 0):.0%}, still near epoch 1")
         elif gain >= PLATEAU:
             notes.append(f"slowing: loss only -{gain:.0%}")
@@ -213,19 +205,14 @@ class ValidationTurn:
 
     Attributes
     ----------
-    best_epoch : int
-        1-based epoch of the lowest validation loss.
-    best : float
-        The lowest validation loss.
+    best_epoch, best : int, float
+        1-based epoch of the lowest validation loss, and that loss.
     epochs_after : int
         Epochs run after ``best_epoch``.
-    rise : float
+    rise, wiggle : float
         How much the straight line fitted through the validation losses from
-        ``best_epoch`` to the last epoch rises over those epochs (0 with fewer
-        than two of them).
-    wiggle : float
-        Root-mean-square distance of those losses from the line: the noise
-        of a single epoch.
+        ``best_epoch`` on rises over those epochs (0 with fewer than two), and
+        the losses' root-mean-square distance from it (one epoch's noise).
     patience : int
         Epochs after the minimum needed to call it a turn.
 
@@ -325,20 +312,12 @@ def _history(value: Any, name: str = "history") -> dict[str, list[float]]:
 def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
     """Per-epoch metrics and one observation per epoch of a training run.
 
-    Parameters
-    ----------
-    trace : TrainingTrace, keras History, or mapping
-        A :class:`TrainingTrace`, the ``History`` returned by ``model.fit``,
-        or a mapping such as ``{"loss": [...], "val_loss": [...]}``.
-
-    Returns
-    -------
-    metrics : dict of str to list of float
-        Metric name -> one value per epoch (NaN where an epoch did not log
-        it), ordered loss, accuracy, then the validation metrics.
-    observations : list of str
-        One remark per epoch: the trace's own, or for a History or mapping with
-        a ``"loss"`` those of :class:`TrainingTrace` (else empty strings).
+    ``trace`` is a :class:`TrainingTrace`, the ``History`` returned by
+    ``model.fit`` or a mapping such as ``{"loss": [...], "val_loss": [...]}``.
+    Returns the metrics (name -> one value per epoch, NaN where an epoch did not
+    log it; loss, accuracy, then the validation metrics) and one remark per
+    epoch: the trace's own, or those of :class:`TrainingTrace` for a run with a
+    ``"loss"`` (else empty strings).
 
     Examples
     --------
@@ -459,15 +438,8 @@ class TrainingTrace(Report, keras.callbacks.Callback):
         called "overfitting" (see :func:`epoch_observations`); use the same
         number as an ``EarlyStopping`` callback to read its decision.
 
-    Attributes
-    ----------
-    rows : list of EpochRow
-        One row per epoch, with the observation.
-    epochs : list of int
-    observations : list of str
-    history : dict of str to list of float
-        Like ``History.history``.
-    seconds : list of float or None
+    ``rows`` (one :class:`EpochRow` per epoch), ``epochs``, ``observations``,
+    ``history`` (like ``History.history``) and ``seconds`` read the record.
 
     Examples
     --------
