@@ -50,8 +50,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
 
+# The unit tests and every docstring example of the package, on two workers (one test file each).
 unit: $(BENCH_STAMP) $(TEACH_STAMP)
-	$(BIN)/python -m pytest tests -m "not e2e and not variants" --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m pytest tests course_utils --doctest-modules -m "not e2e and not variants" \
+		-n $(or $(JOBS),2) --dist loadfile --cov --cov-report=term --cov-fail-under=90
 
 # The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
 OFFLINE := http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
@@ -102,8 +104,9 @@ $(OLDEST_STAMP): pyproject.toml constraints-oldest.txt | $(OLDEST_BIN)/python
 # The lessons run as in make notebooks (a cell writing to stderr fails); the executed copies that
 # the course site is built from (build/executed/, the newest versions') are put back afterwards.
 test-oldest: $(OLDEST_STAMP)
-	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest tests \
-		-m "not e2e and not variants and not slow" -p no:cov
+	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest tests course_utils \
+		--doctest-modules -m "not e2e and not variants and not slow" -p no:cov \
+		-n $(or $(JOBS),2) --dist loadfile
 	COURSE_WHEELHOUSE=$(abspath $(OLDEST_WHEELS)) $(OLDEST_BIN)/python -m pytest \
 		tests/test_install_cell.py -p no:cov
 	@rm -rf build/executed-newest; if [ -d build/executed ]; then mv build/executed build/executed-newest; fi
