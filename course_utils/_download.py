@@ -1,37 +1,39 @@
-"""Downloading and unpacking data sets safely: progress bar, SHA-256, safe extraction.
+"""Downloading and unpacking data sets through ``keras.utils.get_file``, with the course's rules.
 
-The rules, in the order a download meets them:
+``keras.utils.get_file`` fetches, shows progress, checks the hash and extracts.
+This module adds what it lacks, in the order a download meets the rules:
 
-* a download goes to ``<name>.part`` first and is hashed while it streams; only
-  a file whose SHA-256 matches is renamed to its final name. A mismatch deletes
-  the partial file, and a destination folder created for it, so nothing is kept;
+* nothing of the user's is overwritten or deleted: every download goes into a
+  private temporary folder first (``get_file`` deletes or re-downloads over a
+  file of the target name), and a file already in the way is refused;
+* a SHA-256 mismatch deletes the download (``get_file`` leaves it in place);
 * an unreachable network raises :class:`NetworkUnavailableError`, which names
-  the offline alternatives;
-* an archive is checked member by member before anything is written: absolute
-  paths, ``..`` components, links and device files are refused
-  (:class:`UnsafeArchiveError`) and nothing is extracted;
-* extraction goes into a temporary folder inside the destination and is moved
-  into place at the end; a marker file records a finished download, so running
-  the same download again does nothing.
+  the offline alternatives (``get_file`` raises a bare ``Exception``);
+* an archive is checked member by member before anything is extracted:
+  absolute paths, ``..`` components, links and device files are refused
+  (:class:`UnsafeArchiveError`; ``get_file`` skips them with a warning);
+* a marker file records a finished download, so running it again does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import sys
 import tarfile
 import tempfile
-import time
 import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -41,6 +43,7 @@ OFFLINE_ALTERNATIVE = (
 )
 
 _MARKER = ".course_utils_download.json"
+_ARCHIVE = "download.archive"  # get_file extracts <stem>.<ext> into <stem>_extracted
 
 
 class NetworkUnavailableError(ConnectionError):
@@ -61,93 +64,63 @@ class DownloadError(OSError):
 
 # Errors that mean the connection failed while the bytes were streaming; other
 # OSErrors (a full disk, no permission) are local and are raised as they are.
-_NETWORK_ERRORS = (
-    ConnectionError,
-    TimeoutError,
-    ssl.SSLError,
-    http.client.HTTPException,
-    urllib.error.URLError,
-)
+_NETWORK_ERRORS = (ConnectionError, TimeoutError, ssl.SSLError, http.client.HTTPException)
 
 
-class ProgressBar:
-    """A dependency-free text progress bar for terminals and notebooks.
+def quiet_keras():
+    """``import keras``, without the lines TensorFlow's C++ core prints on stderr meanwhile."""
+    from course_utils._quiet import quiet_startup
+
+    with quiet_startup():
+        import keras
+    return keras
+
+
+@contextlib.contextmanager
+def progress_bar(
+    total: int | None, description: str, *, enabled: bool = True, stream: IO[str] | None = None
+) -> Iterator[Callable[[int], None]]:
+    """A ``keras.utils.Progbar`` headed by ``description``; yields ``advance(amount=1)``.
 
     Parameters
     ----------
     total : int or None
-        Expected total; ``None`` when unknown (only the count is shown).
+        Expected number of steps (``None``: unknown).
     description : str
-        Text before the bar.
-    unit : {"files", "bytes"}
-        How to format the counts.
-    stream : file-like, optional
-        Where to write; ``sys.stderr`` by default.
+        Printed on its own line above the bar.
     enabled : bool
-        ``False`` makes every method a no-op.
+        ``False`` shows nothing.
+    stream : file-like, optional
+        Where to draw; ``sys.stderr`` by default.
 
     Examples
     --------
     >>> import io
     >>> out = io.StringIO()
-    >>> bar = ProgressBar(4, "Writing", stream=out)
-    >>> for _ in range(4):
-    ...     bar.update()
-    >>> bar.close()
-    >>> "100%" in out.getvalue()
+    >>> with progress_bar(3, "Writing", stream=out) as advance:
+    ...     for _ in range(3):
+    ...         advance()
+    >>> out.getvalue().startswith("Writing [") and "3/3" in out.getvalue()
     True
     """
+    if not enabled:
+        yield lambda amount=1: None
+        return
+    keras = quiet_keras()
+    out = stream if stream is not None else sys.stderr
+    out.write(f"{description} [{total if total else '?'} steps]\n")
+    count = 0
+    with contextlib.redirect_stdout(out):
+        bar = keras.utils.Progbar(total or None)
 
-    def __init__(
-        self,
-        total: int | None,
-        description: str,
-        unit: str = "files",
-        stream: IO[str] | None = None,
-        enabled: bool = True,
-    ) -> None:
-        self.total = total if total and total > 0 else None
-        self.description = description
-        self.unit = unit
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled
-        self.count = 0
-        self._last = 0.0
-        self._closed = False
+        def advance(amount: int = 1) -> None:
+            nonlocal count
+            count += amount
+            bar.update(count)
 
-    def _format(self, value: int) -> str:
-        if self.unit == "bytes":
-            return f"{value / 1e6:.1f} MB"
-        return str(value)
-
-    def _line(self) -> str:
-        if self.total is None:
-            return f"{self.description}: {self._format(self.count)}"
-        fraction = min(self.count / self.total, 1.0)
-        filled = int(round(30 * fraction))
-        bar = "#" * filled + "." * (30 - filled)
-        return (
-            f"{self.description} [{bar}] {fraction:4.0%} "
-            f"{self._format(self.count)}/{self._format(self.total)}"
-        )
-
-    def update(self, amount: int = 1) -> None:
-        """Advance by ``amount`` and redraw at most ten times a second."""
-        self.count += amount
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last >= 0.1 or (self.total is not None and self.count >= self.total):
-            self._last = now
-            self.stream.write("\r" + self._line())
-            self.stream.flush()
-
-    def close(self) -> None:
-        """Draw the final state and end the line."""
-        if self.enabled and not self._closed:
-            self.stream.write("\r" + self._line() + "\n")
-            self.stream.flush()
-        self._closed = True
+        yield advance
+        if total is None or count < total:
+            bar.update(count, finalize=True)
 
 
 def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
@@ -172,8 +145,21 @@ def _check_sha256(sha256: str | None) -> str | None:
     if sha256 is None:
         return None
     if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
-        raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
+        raise ValueError(f"sha256 must be 64 hexadecimal digits; got {sha256!r}")
     return sha256.lower()
+
+
+def _get_file(url: str, folder: Path, name: str, **kwargs) -> Path:
+    """``keras.utils.get_file`` into ``folder``; what it prints goes to ``kwargs["out"]``."""
+    keras = quiet_keras()
+    out, timeout = kwargs.pop("out"), kwargs.pop("timeout")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # urlretrieve, which get_file calls, takes no timeout
+    try:
+        with contextlib.redirect_stdout(out):
+            return Path(keras.utils.get_file(name, url, cache_subdir=str(folder), **kwargs))
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def download_file(
@@ -186,23 +172,24 @@ def download_file(
     timeout: float = 60.0,
     stream: IO[str] | None = None,
 ) -> Path:
-    """Download ``url`` to ``destination``, verifying its SHA-256 on the way.
+    """Download ``url`` to ``destination`` with ``keras.utils.get_file``, verifying its SHA-256.
 
-    The bytes go to ``destination + ".part"`` and are renamed only once the
-    hash matches; on any failure the partial file is deleted.
+    The bytes go to a private temporary folder next to ``destination`` and
+    are moved there only once the hash matches; on any failure nothing is
+    kept, and an existing ``destination`` is never replaced.
 
     Parameters
     ----------
     url : str
         ``https://``, ``http://`` or ``file://`` URL.
     destination : path-like
-        Final file name; its folder must exist.
+        Final file name; its folder must exist and the file must not.
     sha256 : str or None
         Expected SHA-256 (64 hex digits); ``None`` skips the check.
     what : str
         Name of the data for messages, e.g. ``"cats vs dogs"``.
     progress : bool
-        Show a progress bar on ``stream``.
+        Show Keras' progress bar on ``stream``.
     timeout : float
         Seconds to wait for the server.
     stream : file-like, optional
@@ -225,6 +212,17 @@ def download_file(
     FileNotFoundError
         A ``file://`` URL names a file that does not exist, or the folder of
         ``destination`` does not exist.
+    FileExistsError
+        ``destination`` exists already.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.txt").write_bytes(b"abc")
+    >>> copy = download_file((folder / "a.txt").as_uri(), folder / "b.txt", None, progress=False)
+    >>> copy.read_bytes()
+    b'abc'
     """
     sha256 = _check_sha256(sha256)
     destination = Path(destination)
@@ -233,67 +231,61 @@ def download_file(
             f"destination must be a file name in an existing folder; {destination.parent} "
             "does not exist"
         )
-    part = destination.with_name(destination.name + ".part")
-    scheme = urllib.parse.urlsplit(url).scheme
-    try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        raise DownloadError(
-            f"Could not download {what} from {url}: the server answered "
-            f"{error.code} {error.reason}."
-        ) from error
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        if scheme == "file":
-            raise FileNotFoundError(f"Could not read {what} from {url}: {reason}") from error
-        raise NetworkUnavailableError(
-            f"Could not download {what} from {url}: the network is unreachable ({reason}). "
-            + OFFLINE_ALTERNATIVE
-        ) from error
-    digest = hashlib.sha256()
-    try:
-        out = open(part, "wb")  # a local problem (e.g. no permission) is reported as it is
-    except BaseException:
-        response.close()
-        raise
-    try:
-        with response, out:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
-            bar = ProgressBar(
-                expected, f"Downloading {what}", unit="bytes", stream=stream, enabled=progress
-            )
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-                digest.update(block)
-                bar.update(len(block))
-            bar.close()
-            if expected is not None and bar.count < expected:
-                # http.client ends a read early without an error when the connection drops.
-                raise ConnectionError(f"received {bar.count} of {expected} bytes")
-    except _NETWORK_ERRORS as error:
-        part.unlink(missing_ok=True)
-        raise NetworkUnavailableError(
-            f"The download of {what} from {url} broke off ({error}); the partial file was "
-            "deleted. Run the same command again to retry. " + OFFLINE_ALTERNATIVE
-        ) from error
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    found = digest.hexdigest()
-    if sha256 is not None and found != sha256:
-        part.unlink(missing_ok=True)
-        raise ChecksumMismatchError(
-            f"The file downloaded from {url} has SHA-256 {found}, but {what} should have "
-            f"{sha256}. The file may be damaged or tampered with; it was deleted and "
-            "nothing was kept."
+    if destination.exists() or destination.is_symlink():
+        raise FileExistsError(
+            f"{destination} already exists; the course never overwrites files. Move it away "
+            "or choose another destination."
         )
-    os.replace(part, destination)
-    return destination
+    out = (stream if stream is not None else sys.stderr) if progress else io.StringIO()
+    private = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        fetched = _get_file(
+            url, private, destination.name, file_hash=sha256, out=out, timeout=timeout
+        )
+        os.replace(fetched, destination)
+        return destination
+    except ValueError:  # get_file's hash check; it leaves the file, which is deleted below
+        if sha256 is None or not (private / destination.name).is_file():
+            raise
+        raise ChecksumMismatchError(
+            f"The file downloaded from {url} has SHA-256 {sha256_of(private / destination.name)}, "
+            f"but {what} should have {sha256}. The file may be damaged or tampered with; it was "
+            "deleted and nothing was kept."
+        ) from None
+    except Exception as error:
+        explained = _explain(error, url, what)
+        if explained is error:
+            raise
+        raise explained from error
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _explain(error: Exception, url: str, what: str) -> Exception:
+    """The course's error for a failure of ``get_file`` (which wraps URL errors in Exception)."""
+    cause = error.__context__ if type(error) is Exception else error
+    if isinstance(cause, urllib.error.HTTPError):
+        return DownloadError(
+            f"Could not download {what} from {url}: the server answered "
+            f"{cause.code} {cause.reason}."
+        )
+    if isinstance(cause, (urllib.error.ContentTooShortError, *_NETWORK_ERRORS)):
+        return NetworkUnavailableError(
+            f"The download of {what} from {url} broke off ({cause}); the partial file was "
+            "deleted. Run the same command again to retry. " + OFFLINE_ALTERNATIVE
+        )
+    if isinstance(cause, urllib.error.URLError):
+        if urllib.parse.urlsplit(url).scheme == "file":
+            return FileNotFoundError(f"Could not read {what} from {url}: {cause.reason}")
+        return NetworkUnavailableError(
+            f"Could not download {what} from {url}: the network is unreachable "
+            f"({cause.reason}); no network? " + OFFLINE_ALTERNATIVE
+        )
+    return error  # a local problem (e.g. a full disk) is reported as it is
 
 
 # --------------------------------------------------------------------------
-# Safe extraction
+# Archives
 # --------------------------------------------------------------------------
 
 
@@ -334,6 +326,17 @@ def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[s
         device files; the message lists them.
     ValueError
         The file is neither a zip nor a tar archive.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, zipfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with zipfile.ZipFile(folder / "a.zip", "w") as zf:
+    ...     zf.writestr("cat/1.jpg", b"")
+    ...     zf.writestr("../up.txt", b"")
+    >>> check_archive(folder / "a.zip", folder / "out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    course_utils._download.UnsafeArchiveError: Refusing ... '../up.txt' ('..' component)....
     """
     root = Path(root).resolve()
     problems: list[str] = []
@@ -371,32 +374,6 @@ def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[s
     return names
 
 
-def safe_extract(archive: str | os.PathLike, root: str | os.PathLike) -> list[str]:
-    """Extract a zip or tar archive into ``root`` after :func:`check_archive` passes.
-
-    Returns
-    -------
-    list of str
-        The member names.
-
-    Raises
-    ------
-    UnsafeArchiveError
-        See :func:`check_archive`; nothing is written in that case.
-    """
-    names = check_archive(archive, root)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(root)
-    else:
-        with tarfile.open(archive) as tf:
-            if hasattr(tarfile, "data_filter"):
-                tf.extractall(root, filter="data")
-            else:  # pragma: no cover - Python < 3.11.4; members were checked above
-                tf.extractall(root)
-    return names
-
-
 def _read_marker(dest: Path) -> dict:
     try:
         return json.loads((dest / _MARKER).read_text())
@@ -431,9 +408,9 @@ def download_and_extract(
     what : str
         Name of the data for messages.
     keep_archive : bool
-        Keep the downloaded archive after extraction (it is deleted by
-        default). An archive that is already in ``dest`` under that name and
-        matches ``sha256`` is used instead of downloading, and never deleted.
+        Keep the downloaded archive in ``dest`` after extraction. An archive
+        that is already in ``dest`` under that name and matches ``sha256`` is
+        used instead of downloading, and never deleted.
     progress : bool
         Show a progress bar.
     timeout : float
@@ -456,34 +433,45 @@ def download_and_extract(
         ``dest`` already holds an entry with the same name as one in the
         archive that an earlier download did not create, or a file named like
         the archive whose SHA-256 differs.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, zipfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with zipfile.ZipFile(folder / "notes.zip", "w") as zf:
+    ...     zf.writestr("notes/a.txt", b"hello")
+    >>> dest = download_and_extract((folder / "notes.zip").as_uri(), folder / "out", None,
+    ...                             progress=False)
+    >>> (dest / "notes" / "a.txt").read_bytes()
+    b'hello'
     """
     sha256 = _check_sha256(sha256)
     dest = Path(dest).expanduser()
     marker = _read_marker(dest)
     if marker.get("complete") and marker.get("sha256") == sha256 and marker.get("url") == url:
         return dest
+    archive = dest / (archive_name or Path(urllib.parse.urlsplit(url).path).name or "archive")
+    source = url
+    if archive.is_file():  # a copy put there beforehand (or kept): used, never changed
+        if sha256 is not None and sha256_of(archive) != sha256:
+            raise FileExistsError(
+                f"{archive} already exists but its SHA-256 is not {sha256}; the course never "
+                "overwrites files. Move that file away (or delete it if it is a broken copy) "
+                "and run again."
+            )
+        source = archive.as_uri()
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
-    archive = dest / (archive_name or Path(urllib.parse.urlsplit(url).path).name or "archive")
-    staging: Path | None = None
-    fetched = False
+    staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))
     try:
-        if archive.is_file():
-            # A copy put there beforehand (or kept by keep_archive): used, never deleted.
-            if sha256 is not None and sha256_of(archive) != sha256:
-                raise FileExistsError(
-                    f"{archive} already exists but its SHA-256 is not {sha256}; the course "
-                    "never overwrites files. Move that file away (or delete it if it is a "
-                    "broken copy) and run again."
-                )
-        else:
-            download_file(
-                url, archive, sha256, what=what, progress=progress, timeout=timeout, stream=stream
-            )
-            fetched = True
-        staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))
-        safe_extract(archive, staging)
-        entries = sorted(p.name for p in staging.iterdir())
+        fetched = download_file(
+            source, staging / _ARCHIVE, sha256, what=what, progress=progress, timeout=timeout,
+            stream=stream,
+        )  # fmt: skip
+        check_archive(fetched, staging / "check")
+        # The archive is in get_file's cache now, so get_file only extracts it.
+        extracted = _get_file(source, staging, _ARCHIVE, extract=True, out=io.StringIO(), timeout=1)
+        entries = sorted(p.name for p in extracted.iterdir())
         ours = set(marker.get("entries", [])) if marker.get("sha256") == sha256 else set()
         clashes = [name for name in entries if (dest / name).exists() and name not in ours]
         if clashes:
@@ -500,21 +488,15 @@ def download_and_extract(
                 shutil.rmtree(target)  # left over from an interrupted run of this download
             elif target.exists() or target.is_symlink():
                 target.unlink()
-            os.replace(staging / name, target)
+            os.replace(extracted / name, target)
+        if keep_archive and source == url and not archive.exists():
+            os.replace(fetched, archive)
         state["complete"] = True
         (dest / _MARKER).write_text(json.dumps(state, indent=1))
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-            staging = None
-        if fetched:
-            archive.unlink(missing_ok=True)
         if created:
             shutil.rmtree(dest, ignore_errors=True)
         raise
     finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-    if fetched and not keep_archive:
-        archive.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return dest

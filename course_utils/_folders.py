@@ -2,21 +2,17 @@
 
 Source data is read-only to the course. :func:`scan_image_folder` opens every
 file with Pillow, read-only, and sorts it into "loadable" or "skipped, because
-...". :func:`load_image_folder` then hands only the loadable files to
-``keras.utils.image_dataset_from_directory``: when anything was skipped it
-builds a private staging folder of symbolic links (or copies, where links are
-not allowed) in the temporary directory, so the source folder is never
-written to, renamed or cleaned up.
+...". :func:`load_image_folder` then reads only the loadable files the way
+``keras.utils.image_dataset_from_directory`` does, along the tf.data route
+``from_tensor_slices(paths).map(read + decode + resize)``, straight from the
+source folder, which is never written to, renamed or cleaned up.
 """
 
 from __future__ import annotations
 
-import atexit
 import html
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from course_utils._download import ProgressBar
-from course_utils._shapes import SHAPE_CLASSES, _check_int, _check_rotation, make_shapes
+from course_utils._display import Table
+from course_utils._download import progress_bar, quiet_keras
+from course_utils._shapes import SHAPE_CLASSES, _check_rotation, make_shapes
+from course_utils._validation import as_fraction, as_int, as_size
 
 #: File name endings that ``keras.utils.image_dataset_from_directory`` reads.
 KERAS_IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -114,14 +112,26 @@ class FolderReport:
         except ValueError:
             return str(path)
 
-    def to_markdown(self, max_rows: int = 20) -> str:
-        """A Markdown table of the skipped files (at most ``max_rows`` rows)."""
-        lines = ["| skipped file | reason |", "|---|---|"]
-        for item in self.skipped[:max_rows]:
-            lines.append(f"| {self._relative(item.path)} | {item.reason} |")
+    def table(self, max_rows: int = 20) -> Table:
+        """The skipped files and why, at most ``max_rows`` rows.
+
+        Examples
+        --------
+        >>> report = FolderReport(Path("/data"), ("cat",), (), np.zeros(0, np.int64),
+        ...                       (SkippedFile(Path("/data/cat/1.jpg"), "empty file (0 bytes)"),))
+        >>> print(report.table())
+        skipped file  reason
+        ------------  --------------------
+        cat/1.jpg     empty file (0 bytes)
+        """
+        rows = [(self._relative(s.path), s.reason) for s in self.skipped[:max_rows]]
         if len(self.skipped) > max_rows:
-            lines.append(f"| ... | {len(self.skipped) - max_rows} more |")
-        return self._summary() + "\n\n" + "\n".join(lines)
+            rows.append(("...", f"{len(self.skipped) - max_rows} more"))
+        return Table(["skipped file", "reason"], rows)
+
+    def to_markdown(self, max_rows: int = 20) -> str:
+        """The summary line and a Markdown table of the skipped files."""
+        return self._summary() + "\n\n" + self.table(max_rows).markdown()
 
     def _summary(self) -> str:
         per_class = ", ".join(f"{name}: {n}" for name, n in self.counts.items())
@@ -146,22 +156,7 @@ class FolderReport:
         return f"<FolderReport {self._summary()}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{html.escape(self._relative(s.path))}</code></td>"
-            f"<td>{html.escape(s.reason)}</td></tr>"
-            for s in self.skipped[:50]
-        )
-        more = (
-            f"<tr><td colspan='2'>... and {len(self.skipped) - 50} more</td></tr>"
-            if len(self.skipped) > 50
-            else ""
-        )
-        table = (
-            f"<table><thead><tr><th>skipped file</th><th>reason</th></tr></thead>"
-            f"<tbody>{rows}{more}</tbody></table>"
-            if self.skipped
-            else ""
-        )
+        table = self.table(50).html() if self.skipped else ""
         notes = "".join(f"<p>Note: {html.escape(n)}</p>" for n in self.notes)
         return f"<p>{html.escape(self._summary())}.</p>{table}{notes}"
 
@@ -284,12 +279,14 @@ def check_candidates(
     total = sum(
         len(c) if q is None else min(len(c), q) for c, q in zip(candidates, quotas, strict=True)
     )
-    bar = ProgressBar(total, description, enabled=progress)
     workers = workers or min(8, os.cpu_count() or 1)
     good: list[list[Path]] = []
     skipped: list[SkippedFile] = []
     not_examined = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        progress_bar(total, description, enabled=progress) as advance,
+    ):
         for files, quota in zip(candidates, quotas, strict=True):
             kept: list[Path] = []
             position = 0
@@ -306,11 +303,10 @@ def check_candidates(
                         kept.append(file)
                     else:
                         not_examined += 1  # good, but over the quota
-                    bar.update()
+                    advance()
             not_examined += len(files) - position
             # Keras reads files in name order within a class; keep that order.
             good.append(sorted(kept))
-    bar.close()
     return good, skipped, not_examined
 
 
@@ -372,8 +368,8 @@ def scan_image_folder(
     root = Path(path).expanduser()
     names = _resolve_classes(root, class_names)
     if max_per_class is not None:
-        max_per_class = _check_int(max_per_class, "max_per_class", 1)
-    rng = np.random.default_rng(_check_int(seed, "seed", 0))
+        max_per_class = as_int(max_per_class, "max_per_class", minimum=1)
+    rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
     skipped = _loose_files(root)
     candidates = list_class_files(root, names)
     if max_per_class is not None:
@@ -411,59 +407,101 @@ def scan_image_folder(
 
 
 # --------------------------------------------------------------------------
-# Staging and loading
+# Loading: the tf.data route
 # --------------------------------------------------------------------------
 
-_STAGING_DIRS: list[str] = []
 
+def image_dataset(
+    files: Sequence[str | os.PathLike],
+    labels: Sequence[int] | np.ndarray,
+    image_size: int | tuple[int, int],
+    *,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    crop_to_aspect_ratio: bool = False,
+    interpolation: str = "bilinear",
+) -> Any:
+    """``from_tensor_slices(paths).map(read + decode + resize)``, as Keras reads folders.
 
-def _remove_staging_dirs() -> None:  # pragma: no cover - runs at interpreter exit
-    for folder in _STAGING_DIRS:
-        shutil.rmtree(folder, ignore_errors=True)
+    Each file is read with ``tf.io.read_file``, decoded to RGB by
+    ``tf.io.decode_image(..., channels=3, expand_animations=False)`` and
+    resized by ``keras.layers.Resizing``: the steps of
+    ``keras.utils.image_dataset_from_directory``, on a list of files.
 
+    Parameters
+    ----------
+    files : sequence of path-like
+        Image files (checked beforehand: a file that cannot be decoded stops
+        the iteration).
+    labels : sequence of int
+        One class index per file.
+    image_size : int or (int, int)
+        Output ``(height, width)``.
+    batch_size : int or None
+        Batch size; ``None`` yields single images.
+    shuffle : bool
+        Shuffle the files anew each epoch (with ``seed``).
+    seed : int
+        Seed of the shuffle.
+    crop_to_aspect_ratio : bool
+        Crop the centre to the target aspect ratio instead of stretching.
+    interpolation : str
+        Resize method, e.g. ``"bilinear"`` or ``"nearest"``.
 
-def _stage(files: Sequence[Path], labels: np.ndarray, class_names: Sequence[str]) -> Path:
-    """A temporary class-folder tree of links to ``files`` (copies where links fail).
+    Returns
+    -------
+    tf.data.Dataset
+        ``(image, label)``: float32 ``(height, width, 3)`` in ``[0, 255]``
+        (batched: ``(batch, height, width, 3)``) and int32; its attributes
+        ``file_paths`` list the files in the order given.
 
-    Links are numbered so that name order is the order of ``files``.
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=1, image_size=8)
+    >>> files = sorted(root.glob("*/*.png"))
+    >>> ds = image_dataset(files, range(len(files)), 16, batch_size=4)
+    >>> [tuple(x.shape) for x, _ in ds]
+    [(4, 16, 16, 3), (4, 16, 16, 3), (2, 16, 16, 3)]
     """
-    if not _STAGING_DIRS:
-        atexit.register(_remove_staging_dirs)
-    staging = Path(tempfile.mkdtemp(prefix="course_utils_images_"))
-    _STAGING_DIRS.append(str(staging))
-    for name in class_names:
-        (staging / name).mkdir()
-    width = len(str(max(len(files), 1)))
-    for index, (file, label) in enumerate(zip(files, labels, strict=True)):
-        link = staging / class_names[int(label)] / f"{index:0{width}d}{file.suffix.lower()}"
-        try:
-            link.symlink_to(file.resolve())
-        except OSError:  # pragma: no cover - e.g. Windows without the symlink privilege
-            shutil.copyfile(file, link)
-    return staging
+    keras = quiet_keras()
+    import tensorflow as tf
+
+    height, width = as_size(image_size)
+    paths = [str(f) for f in files]
+    labels = np.asarray(labels, dtype=np.int32).reshape(-1)
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), labels))
+    if shuffle and paths:
+        dataset = dataset.shuffle(len(paths), seed=as_int(seed, "seed", minimum=0))
+    resize = keras.layers.Resizing(
+        height, width, interpolation=interpolation, crop_to_aspect_ratio=crop_to_aspect_ratio
+    )
+
+    def load(path: Any, label: Any) -> tuple[Any, Any]:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        return resize(tf.cast(image, tf.float32)), label
+
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    if batch_size is not None:
+        dataset = dataset.batch(as_int(batch_size, "batch_size", minimum=1))
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset.file_paths = paths
+    return dataset
 
 
-def _all_keras_files(report: FolderReport) -> set[Path]:
-    """The files Keras itself would index in ``report.root``."""
-    listed = set()
-    for name in report.class_names:
-        for dirpath, _dirs, filenames in os.walk(report.root / name):
-            for f in filenames:
-                if f.lower().endswith(KERAS_IMAGE_EXTENSIONS):
-                    listed.add(Path(dirpath) / f)
-    return listed
-
-
-def _size_pair(image_size: Any, name: str = "image_size") -> tuple[int, int]:
-    if isinstance(image_size, (tuple, list)):
-        if len(image_size) != 2:
-            raise ValueError(f"{name} must be an int or a (height, width) pair, got {image_size!r}")
-        return (
-            _check_int(image_size[0], f"{name}[0]", 1),
-            _check_int(image_size[1], f"{name}[1]", 1),
+def _split(n: int, fraction: Any, subset: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random ``{"training": indices, "validation": indices}`` (each in file order)."""
+    if subset in ("training", "validation", "both") and fraction is not None:
+        fraction = as_fraction(fraction, "validation_split", inclusive=False)  # 0 -> None
+    if not fraction or subset not in ("training", "validation", "both"):
+        raise ValueError(
+            "validation_split (in (0, 1)) and subset ('training', 'validation' or 'both') go "
+            f"together; got validation_split={fraction} and subset={subset!r}"
         )
-    size = _check_int(image_size, name, 1)
-    return size, size
+    order = rng.permutation(n)
+    n_val = int(fraction * n)  # as Keras counts it
+    return {"training": np.sort(order[: n - n_val]), "validation": np.sort(order[n - n_val :])}
 
 
 def load_image_folder(
@@ -481,12 +519,12 @@ def load_image_folder(
     interpolation: str = "bilinear",
     progress: bool = False,
 ) -> tuple[Any, FolderReport]:
-    """Load a class-folder data set with ``keras.utils.image_dataset_from_directory``.
+    """Load a class-folder data set as ``keras.utils.image_dataset_from_directory`` does.
 
     The folder is checked first (:func:`scan_image_folder`); only loadable
-    files reach Keras, the rest are reported. Nothing in the folder is
-    written, moved, renamed or deleted. Grayscale, RGBA, palette and 16-bit
-    images come out as 8-bit-range RGB.
+    files are read (:func:`image_dataset`), the rest are reported. Nothing in
+    the folder is written, moved, renamed or deleted. Grayscale, RGBA,
+    palette and 16-bit images come out as 8-bit-range RGB.
 
     Parameters
     ----------
@@ -497,11 +535,13 @@ def load_image_folder(
     batch_size : int or None
         Batch size; ``None`` yields single images.
     shuffle : bool
-        Shuffle the files (with ``seed``); ``False`` keeps class-then-name order.
+        Shuffle the files each epoch (with ``seed``); ``False`` keeps
+        class-then-name order.
     seed : int
         Seed for shuffling, the validation split and ``max_per_class``.
     validation_split : float, optional
-        Fraction held out for validation, with ``subset``.
+        Fraction held out for validation (picked at random with ``seed``),
+        with ``subset``.
     subset : {"training", "validation", "both"}, optional
         Which part to return when ``validation_split`` is set; ``"both"``
         returns a ``(training, validation)`` pair of data sets.
@@ -520,7 +560,8 @@ def load_image_folder(
     -------
     dataset : tf.data.Dataset or (tf.data.Dataset, tf.data.Dataset)
         Yields ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
-        ``[0, 255]`` and int32 ``(batch,)``.
+        ``[0, 255]`` and int32 ``(batch,)``; ``dataset.file_paths`` and
+        ``dataset.class_names`` as in Keras.
     report : FolderReport
         Classes, counts and the skipped files with reasons.
 
@@ -528,6 +569,8 @@ def load_image_folder(
     ------
     FileNotFoundError, NotADirectoryError, ImageFolderError
         See :func:`scan_image_folder`.
+    ValueError
+        ``validation_split`` and ``subset`` do not go together.
 
     Examples
     --------
@@ -538,46 +581,39 @@ def load_image_folder(
     >>> tuple(images.shape), report.n_loaded
     ((8, 32, 32, 3), 20)
     """
-    import keras
-
-    size = _size_pair(image_size)
+    size = as_size(image_size)
     report = scan_image_folder(
         path, class_names=class_names, max_per_class=max_per_class, seed=seed, progress=progress
     )
-    if max_per_class is None and set(report.files) == _all_keras_files(report):
-        directory = report.root  # nothing to leave out: read the source folder as it is
-    else:
-        directory = _stage(report.files, report.labels, report.class_names)
-    dataset = keras.utils.image_dataset_from_directory(
-        str(directory),
-        labels="inferred",
-        label_mode="int",
-        class_names=list(report.class_names),
-        color_mode="rgb",
-        batch_size=batch_size,
-        image_size=size,
-        shuffle=shuffle,
-        seed=seed,
-        validation_split=validation_split,
-        subset=subset,
-        interpolation=interpolation,
-        crop_to_aspect_ratio=crop_to_aspect_ratio,
-        verbose=False,
-    )
-    if isinstance(dataset, list):
-        dataset = tuple(dataset)
-    return dataset, report
+    parts = {None: np.arange(report.n_loaded)}
+    if validation_split is not None or subset is not None:
+        parts = _split(report.n_loaded, validation_split, subset, np.random.default_rng(seed))
+    datasets = []
+    for name, index in parts.items():
+        if subset in (name, "both"):
+            dataset = image_dataset(
+                [report.files[i] for i in index],
+                report.labels[index],
+                size,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=seed,
+                crop_to_aspect_ratio=crop_to_aspect_ratio,
+                interpolation=interpolation,
+            )
+            dataset.class_names = list(report.class_names)
+            datasets.append(dataset)
+    return (tuple(datasets) if subset == "both" else datasets[0]), report
 
 
 def decode_files(
     files: Sequence[Path],
-    labels: np.ndarray,
-    class_names: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
     image_size: int | tuple[int, int],
     *,
     crop_to_aspect_ratio: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode checked image files into uint8 arrays through Keras, in the given order.
+    """Decode checked image files into uint8 arrays (:func:`image_dataset`), in the given order.
 
     Returns
     -------
@@ -585,43 +621,26 @@ def decode_files(
         uint8, shape ``(len(files), height, width, 3)``.
     labels : numpy.ndarray
         int64, shape ``(len(files),)``.
-    """
-    import keras
 
-    height, width = _size_pair(image_size)
-    labels = np.asarray(labels, dtype=np.int64)
-    if len(files) == 0:
-        return np.zeros((0, height, width, 3), np.uint8), np.zeros((0,), np.int64)
-    staging = _stage(files, labels, class_names)
-    try:
-        dataset = keras.utils.image_dataset_from_directory(
-            str(staging),
-            labels="inferred",
-            label_mode="int",
-            class_names=list(class_names),
-            color_mode="rgb",
-            batch_size=256,
-            image_size=(height, width),
-            shuffle=False,
-            crop_to_aspect_ratio=crop_to_aspect_ratio,
-            verbose=False,
-        )
-        images = np.zeros((len(files), height, width, 3), dtype=np.uint8)
-        got_labels = np.zeros(len(files), dtype=np.int64)
-        start = 0
-        for batch, batch_labels in dataset:
-            stop = start + int(batch.shape[0])
-            images[start:stop] = np.clip(np.rint(np.asarray(batch)), 0, 255)
-            got_labels[start:stop] = np.asarray(batch_labels)
-            start = stop
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        _STAGING_DIRS.remove(str(staging))
-    # Keras lists class by class; put the images back in the order of ``files``.
-    order = np.argsort(labels, kind="stable")
-    out = np.empty_like(images)
-    out[order] = images
-    return out, labels.copy()
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=1, image_size=8)
+    >>> images, labels = decode_files(sorted(root.glob("*/*.png")), [0] * 10, 8)
+    >>> images.shape, images.dtype.name
+    ((10, 8, 8, 3), 'uint8')
+    """
+    height, width = as_size(image_size)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    images = np.zeros((len(files), height, width, 3), dtype=np.uint8)
+    dataset = image_dataset(
+        files, labels, (height, width), batch_size=256, crop_to_aspect_ratio=crop_to_aspect_ratio
+    )
+    start = 0
+    for batch, _ in dataset:
+        images[start : start + len(batch)] = np.clip(np.rint(np.asarray(batch)), 0, 255)
+        start += len(batch)
+    return images, labels
 
 
 # --------------------------------------------------------------------------
@@ -724,8 +743,8 @@ def write_image_folder(
     from PIL import Image
 
     root = Path(path).expanduser()
-    n_per_class = _check_int(n_per_class, "n_per_class", 1)
-    image_size = _check_int(image_size, "image_size", 8, 1024)
+    n_per_class = as_int(n_per_class, "n_per_class", minimum=1)
+    image_size = as_int(image_size, "image_size", minimum=8, maximum=1024)
     max_rotation = _check_rotation(max_rotation)
     formats = tuple(str(f).lower().lstrip(".") for f in formats)
     allowed = {"png", "jpg"}
@@ -734,7 +753,7 @@ def write_image_folder(
     settings = {
         "n_per_class": n_per_class,
         "image_size": image_size,
-        "seed": _check_int(seed, "seed", 0),
+        "seed": as_int(seed, "seed", minimum=0),
         "max_rotation": max_rotation,
         "formats": list(formats),
         "include_problem_files": bool(include_problem_files),
@@ -760,20 +779,19 @@ def write_image_folder(
     )
     for name in SHAPE_CLASSES:
         (root / name).mkdir(parents=True, exist_ok=True)
-    bar = ProgressBar(len(labels), f"Writing {root.name}", enabled=progress)
     counters = [0] * n_classes
-    for image, label in zip(images, labels, strict=True):
-        index = counters[label]
-        counters[label] += 1
-        extension = formats[index % len(formats)]
-        name = SHAPE_CLASSES[label]
-        target = root / name / f"{name}_{index:03d}.{extension}"
-        if extension == "png":
-            Image.fromarray(image).save(target, format="PNG")
-        else:
-            Image.fromarray(image).save(target, format="JPEG", quality=92)
-        bar.update()
-    bar.close()
+    with progress_bar(len(labels), f"Writing {root.name}", enabled=progress) as advance:
+        for image, label in zip(images, labels, strict=True):
+            index = counters[label]
+            counters[label] += 1
+            extension = formats[index % len(formats)]
+            name = SHAPE_CLASSES[label]
+            target = root / name / f"{name}_{index:03d}.{extension}"
+            if extension == "png":
+                Image.fromarray(image).save(target, format="PNG")
+            else:
+                Image.fromarray(image).save(target, format="JPEG", quality=92)
+            advance()
     if include_problem_files:
         _write_problem_files(root, images[np.flatnonzero(labels == 0)[0]])
     (root / _WRITE_MARKER).write_text(json.dumps(settings, indent=1))

@@ -33,18 +33,12 @@ from typing import IO
 
 import numpy as np
 
+from course_utils._display import Table
 from course_utils._download import (
     OFFLINE_ALTERNATIVE,
-    ChecksumMismatchError,
-    DownloadError,
     NetworkUnavailableError,
-    ProgressBar,
-    UnsafeArchiveError,
     _read_marker,
-    check_archive,
     download_and_extract,
-    download_file,
-    safe_extract,
     sha256_of,
 )
 from course_utils._folders import (
@@ -55,7 +49,6 @@ from course_utils._folders import (
     SkippedFile,
     _loose_files,
     _resolve_classes,
-    _size_pair,
     check_candidates,
     decode_files,
     list_class_files,
@@ -66,7 +59,6 @@ from course_utils._folders import (
 from course_utils._shapes import (
     SHAPE_CLASSES,
     ShapeParams,
-    _check_int,
     _check_rotation,
     _image_size,
     make_shapes,
@@ -74,7 +66,9 @@ from course_utils._shapes import (
     render_shapes,
     shape_params,
 )
+from course_utils._validation import as_fraction, as_int, as_size, describe
 
+# What a learner uses; the download machinery stays in course_utils._download.
 __all__ = [
     "CATS_VS_DOGS_SHA256",
     "CATS_VS_DOGS_URL",
@@ -84,28 +78,20 @@ __all__ = [
     "OFFLINE_ALTERNATIVE",
     "PROBLEM_FILES",
     "SHAPE_CLASSES",
-    "ChecksumMismatchError",
-    "DownloadError",
     "FolderReport",
     "ImageFolderError",
     "NetworkUnavailableError",
-    "ProgressBar",
     "ShapeParams",
     "SkippedFile",
     "Splits",
-    "UnsafeArchiveError",
-    "check_archive",
     "default_data_dir",
-    "download_and_extract",
     "download_cats_vs_dogs",
-    "download_file",
     "load_cifar10",
     "load_dataset",
     "load_image_folder",
     "make_shapes",
     "render_shape_masks",
     "render_shapes",
-    "safe_extract",
     "sample_image",
     "sample_image_names",
     "scan_image_folder",
@@ -206,7 +192,7 @@ def sample_image(name: str = "cat", size: int | tuple[int, int] | None = None) -
     (64, 64, 3)
     """
     if not isinstance(name, str) or name not in _SAMPLES:
-        raise ValueError(f"name must be one of {sample_image_names()}, got {name!r}")
+        raise ValueError(f"name must be one of {sample_image_names()}; got {name!r}")
     import skimage.data
 
     image = np.asarray(getattr(skimage.data, _SAMPLES[name][0])())
@@ -216,7 +202,7 @@ def sample_image(name: str = "cat", size: int | tuple[int, int] | None = None) -
     if size is not None:
         from PIL import Image
 
-        height, width = _size_pair(size, "size")
+        height, width = as_size(size, "size")
         resized = Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS)
         image = np.asarray(resized, dtype=np.uint8)
     return np.ascontiguousarray(image)
@@ -295,16 +281,25 @@ class Splits:
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
         return f"{self.name}: {counts} images of {height}x{width} RGB, {self.num_classes} classes"
 
-    def to_markdown(self) -> str:
-        """A Markdown table: images per class and split."""
+    def table(self) -> Table:
+        """Images per class (rows) and split (columns), with a total row.
+
+        Examples
+        --------
+        >>> splits = load_dataset("shapes", image_size=16, n_train=20, n_val=10, n_test=10)
+        >>> print(splits.table().markdown().splitlines()[2])
+        | triangle | 2 | 1 | 1 |
+        """
         per_class = self.class_counts()
-        lines = ["| class | train | val | test |", "|---|---:|---:|---:|"]
-        for index, name in enumerate(self.class_names):
-            cells = " | ".join(str(per_class[s][index]) for s in ("train", "val", "test"))
-            lines.append(f"| {name} | {cells} |")
-        totals = " | ".join(str(v) for v in self.counts.values())
-        lines.append(f"| **total** | {totals} |")
-        return self._headline() + "\n\n" + "\n".join(lines)
+        rows = [
+            [name, *(per_class[s][i] for s in ("train", "val", "test"))]
+            for i, name in enumerate(self.class_names)
+        ]
+        return Table(["class", "train", "val", "test"], [*rows, ["total", *self.counts.values()]])
+
+    def to_markdown(self) -> str:
+        """The headline and a Markdown table: images per class and split."""
+        return self._headline() + "\n\n" + self.table().markdown()
 
     def __str__(self) -> str:
         text = self._headline() + f" ({', '.join(self.class_names)})"
@@ -318,22 +313,12 @@ class Splits:
         return f"<Splits {self._headline()}>"
 
     def _repr_html_(self) -> str:
-        per_class = self.class_counts()
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in self.class_names)
-        rows = "".join(
-            f"<tr><th>{split}</th><td>{self.counts[split]}</td>"
-            + "".join(f"<td>{c}</td>" for c in per_class[split])
-            + "</tr>"
-            for split in ("train", "val", "test")
-        )
         source = f"<br>source: {html.escape(self.source)}" if self.source else ""
         skipped = ""
         if self.report is not None and self.report.skipped:
             skipped = f"<br>{len(self.report.skipped)} files skipped (see <code>.report</code>)"
         return (
-            f"<p><b>{html.escape(self._headline())}</b>{source}{skipped}</p>"
-            f"<table><thead><tr><th>split</th><th>total</th>{head}</tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
+            f"<p><b>{html.escape(self._headline())}</b>{source}{skipped}</p>{self.table().html()}"
         )
 
 
@@ -358,7 +343,7 @@ def _balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _take(n: int | None, available: int, name: str) -> int:
     if n is None:
         return available
-    return min(_check_int(n, name, 0), available)
+    return min(as_int(n, name, minimum=0), available)
 
 
 def _resize_uint8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -372,16 +357,6 @@ def _resize_uint8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         chunk = tf.image.resize(images[start : start + 1024], size, antialias=True)
         out[start : start + 1024] = np.clip(np.rint(chunk.numpy()), 0, 255)
     return out
-
-
-def _check_fraction(value: object, name: str) -> float:
-    try:
-        fraction = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}") from None
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {fraction}")
-    return fraction
 
 
 # --------------------------------------------------------------------------
@@ -446,12 +421,12 @@ def load_cifar10(
     >>> splits.class_names[:3]  # doctest: +SKIP
     ('airplane', 'automobile', 'bird')
     """
-    size = _size_pair(image_size)
-    val_fraction = _check_fraction(val_fraction, "val_fraction")
-    rng = np.random.default_rng(_check_int(seed, "seed", 0))
+    size = as_size(image_size)
+    val_fraction = as_fraction(val_fraction, "val_fraction", inclusive=False, optional=False)
+    rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
     for value, label in ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")):
         if value is not None:
-            _check_int(value, label, 0)  # before a download, not after it
+            as_int(value, label, minimum=0)  # before a download, not after it
     (x_all, y_all), (x_test, y_test) = _cifar10_arrays()
     y_all = np.asarray(y_all).reshape(-1).astype(np.int64)
     y_test = np.asarray(y_test).reshape(-1).astype(np.int64)
@@ -669,10 +644,7 @@ def _load_folder(
             f"No loadable training image in {root}:\n{report}\n"
             f"Expected images laid out as {str(root)}/<class_name>/<image files>."
         )
-    arrays = {
-        split: decode_files(files, labels, class_names, size)
-        for split, (files, labels) in chosen.items()
-    }
+    arrays = {split: decode_files(files, labels, size) for split, (files, labels) in chosen.items()}
     return Splits(
         x_train=arrays["train"][0],
         y_train=arrays["train"][1],
@@ -704,7 +676,9 @@ def _load_shapes(
     arrays = {}
     for stream, split in enumerate(("train", "val", "test"), start=1):
         count = (
-            _SHAPES_DEFAULTS[split] if n[split] is None else _check_int(n[split], f"n_{split}", 0)
+            _SHAPES_DEFAULTS[split]
+            if n[split] is None
+            else as_int(n[split], f"n_{split}", minimum=0)
         )
         rotation = test_rotation if split == "test" else train_rotation
         # Each split has its own random stream, different from make_shapes(seed=...) itself.
@@ -804,14 +778,14 @@ def load_dataset(
     >>> print(splits)  # doctest: +ELLIPSIS
     shapes: train 200, val 50, test 50 images of 32x32 RGB, 10 classes (triangle, arrow, ...
     """
-    size = _size_pair(image_size)
-    seed = _check_int(seed, "seed", 0)
+    size = as_size(image_size)
+    seed = as_int(seed, "seed", minimum=0)
     n = {"train": n_train, "val": n_val, "test": n_test}
     for split, value in n.items():
         if value is not None:
-            _check_int(value, f"n_{split}", 0)
-    val_fraction = _check_fraction(val_fraction, "val_fraction")
-    test_fraction = _check_fraction(test_fraction, "test_fraction")
+            as_int(value, f"n_{split}", minimum=0)
+    val_fraction = as_fraction(val_fraction, "val_fraction", inclusive=False, optional=False)
+    test_fraction = as_fraction(test_fraction, "test_fraction", inclusive=False, optional=False)
     key = (
         str(name).strip().lower().replace("-", "").replace("_", "") if isinstance(name, str) else ""
     )
@@ -849,13 +823,12 @@ def load_dataset(
         )
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(
-            f"name must be one of {list(DATASET_NAMES)} or a folder path, "
-            f"got {type(name).__name__} {name!r}"
+            f"name must be one of {list(DATASET_NAMES)} or a folder path; got {describe(name)}"
         )
     path = Path(name).expanduser()
     if isinstance(name, str) and not path.exists() and os.sep not in name and "/" not in name:
         raise ValueError(
-            f"name must be one of {list(DATASET_NAMES)} or the path of a folder of images, "
-            f"got {name!r} (no such folder either)"
+            f"name must be one of {list(DATASET_NAMES)} or the path of a folder of images"
+            f"; got {name!r} (no such folder either)"
         )
     return _load_folder(path, size, n, val_fraction, test_fraction, seed, progress)

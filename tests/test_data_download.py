@@ -15,6 +15,7 @@ import sys
 import tarfile
 import threading
 import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -23,20 +24,21 @@ import pytest
 from PIL import Image
 
 from course_utils import _download
-from course_utils.data import (
-    OFFLINE_ALTERNATIVE,
+from course_utils._download import (
     ChecksumMismatchError,
     DownloadError,
-    NetworkUnavailableError,
-    ProgressBar,
     UnsafeArchiveError,
     check_archive,
-    default_data_dir,
     download_and_extract,
-    download_cats_vs_dogs,
     download_file,
+    progress_bar,
+)
+from course_utils.data import (
+    OFFLINE_ALTERNATIVE,
+    NetworkUnavailableError,
+    default_data_dir,
+    download_cats_vs_dogs,
     load_dataset,
-    safe_extract,
     sha256_of,
 )
 
@@ -157,32 +159,24 @@ def short_server():
 # --------------------------------------------------------------------------
 
 
-def test_progress_bar_with_total():
+def test_progress_bar_draws_keras_progbar_under_its_description():
     out = io.StringIO()
-    bar = ProgressBar(4, "Writing", stream=out)
-    for _ in range(4):
-        bar.update()
-    bar.close()
-    bar.close()  # a second close draws nothing more
+    with progress_bar(4, "Writing", stream=out) as advance:
+        for _ in range(4):
+            advance()
     text = out.getvalue()
-    assert text.endswith("\n") and text.count("\n") == 1
-    assert "Writing [" + "#" * 30 + "] 100% 4/4" in text
+    assert text.startswith("Writing [4 steps]\n") and "4/4" in text
 
 
-def test_progress_bar_without_total_in_bytes():
+def test_progress_bar_without_total_and_disabled():
     out = io.StringIO()
-    bar = ProgressBar(None, "Downloading", unit="bytes", stream=out)
-    bar.update(2_500_000)
-    bar.close()
-    assert out.getvalue().strip().endswith("Downloading: 2.5 MB")
-
-
-def test_progress_bar_disabled_writes_nothing_but_counts():
-    out = io.StringIO()
-    bar = ProgressBar(3, "x", stream=out, enabled=False)
-    bar.update(3)
-    bar.close()
-    assert out.getvalue() == "" and bar.count == 3
+    with progress_bar(None, "Downloading", stream=out) as advance:
+        advance(25)
+    assert out.getvalue().startswith("Downloading [? steps]") and "25/Unknown" in out.getvalue()
+    quiet = io.StringIO()
+    with progress_bar(3, "x", stream=quiet, enabled=False) as advance:
+        advance(3)
+    assert quiet.getvalue() == ""
 
 
 def test_sha256_of_matches_hashlib(tmp_path):
@@ -205,8 +199,9 @@ def test_download_over_http_with_progress(tmp_path, pet_zip, server):
     )
     assert target == tmp_path / "got.zip"
     assert target.read_bytes() == archive.read_bytes()
-    assert not (tmp_path / "got.zip.part").exists()
-    assert "Downloading pets [" in out.getvalue() and "100%" in out.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.zip", "served"]  # no leftovers
+    assert f"Downloading data from {server}/pets.zip" in out.getvalue()  # Keras' progress bar
+    assert f"{len(archive.read_bytes())}/{len(archive.read_bytes())}" in out.getvalue()
 
 
 def test_download_file_url_without_checksum(tmp_path, pet_zip):
@@ -244,7 +239,7 @@ def test_unreachable_server_says_offline_and_names_the_alternative(tmp_path):
 
 
 def test_connection_that_breaks_off_keeps_nothing(tmp_path, short_server):
-    with pytest.raises(NetworkUnavailableError, match="broke off.*10 of 1000 bytes"):
+    with pytest.raises(NetworkUnavailableError, match="broke off.*10 out of 1000 bytes"):
         download_file(short_server, tmp_path / "x.zip", None, progress=False, timeout=5)
     assert list(tmp_path.iterdir()) == []
 
@@ -277,19 +272,23 @@ def test_local_write_errors_are_not_called_network_errors(tmp_path, pet_zip, mon
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(_download, "open", FullDisk, raising=False)
+    def full_disk(file, mode="r", *args, **kwargs):  # urlretrieve's open: writing fails
+        return FullDisk(file, mode) if "w" in mode else open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "open", full_disk, raising=False)
     with pytest.raises(OSError, match="No space left") as caught:
         download_file(archive.as_uri(), tmp_path / "x.zip", digest, progress=False)
     assert not isinstance(caught.value, NetworkUnavailableError)
-    assert list(tmp_path.glob("x.zip*")) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]
 
 
-def test_unwritable_partial_file_is_reported_as_it_is(tmp_path, pet_zip):
+def test_an_existing_destination_is_never_overwritten(tmp_path, pet_zip):
     archive, digest = pet_zip
-    (tmp_path / "x.zip.part").mkdir()  # something in the way that the download cannot replace
-    with pytest.raises(IsADirectoryError):
+    (tmp_path / "x.zip").write_bytes(b"my own zip")
+    with pytest.raises(FileExistsError, match="x.zip already exists.*never overwrites"):
         download_file(archive.as_uri(), tmp_path / "x.zip", digest, progress=False)
-    assert (tmp_path / "x.zip.part").is_dir() and not (tmp_path / "x.zip").exists()
+    assert (tmp_path / "x.zip").read_bytes() == b"my own zip"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served", "x.zip"]
 
 
 @pytest.mark.parametrize("bad", ["abc", "g" * 64, 123])
@@ -299,18 +298,20 @@ def test_bad_sha256(tmp_path, bad):
 
 
 # --------------------------------------------------------------------------
-# check_archive and safe_extract
+# check_archive, and extraction through download_and_extract
 # --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
-def test_safe_extract_good_archive(tmp_path, kind):
+def test_good_archive_extracts(tmp_path, kind):
     members = _pet_members()
     archive = (_zip if kind == "zip" else _tar)(tmp_path / f"a.{kind}", members)
-    target = tmp_path / "out"
-    target.mkdir()
-    assert sorted(safe_extract(archive, target)) == sorted(members)
-    assert _tree(target) == members
+    assert sorted(check_archive(archive, tmp_path / "out")) == sorted(members)
+    target = download_and_extract(archive.as_uri(), tmp_path / "out", None, progress=False)
+    assert _tree(target) == {
+        **members,
+        _download._MARKER: (target / _download._MARKER).read_bytes(),
+    }
 
 
 def _evil_members(outside: Path) -> dict[str, bytes]:
@@ -331,7 +332,7 @@ def test_members_outside_the_target_are_refused_and_nothing_written(tmp_path, ki
     archive = (_zip if kind == "zip" else _tar)(tmp_path / f"evil.{kind}", _evil_members(outside))
     before = _tree(tmp_path)
     with pytest.raises(UnsafeArchiveError) as caught:
-        safe_extract(archive, target)
+        download_and_extract(archive.as_uri(), target, None, progress=False)
     message = str(caught.value)
     assert "3 member(s)" in message and "Nothing was extracted" in message
     assert "'..' component" in message and "absolute path" in message
@@ -385,7 +386,9 @@ def test_member_through_a_linked_folder_is_refused(tmp_path):
     (target / "PetImages").symlink_to(elsewhere, target_is_directory=True)
     archive = _zip(tmp_path / "a.zip", {"PetImages/x.jpg": b"x"})
     with pytest.raises(UnsafeArchiveError, match="outside the target folder"):
-        safe_extract(archive, target)
+        check_archive(archive, target)
+    with pytest.raises(FileExistsError, match="PetImages.*never overwrites"):
+        download_and_extract(archive.as_uri(), target, None, progress=False)
     assert list(elsewhere.iterdir()) == []
 
 
@@ -530,7 +533,7 @@ def test_download_cats_vs_dogs_from_a_local_copy(tmp_path, pet_zip):
     root = download_cats_vs_dogs(tmp_path / "cvd", url=archive.as_uri(), sha256=digest, stream=out)
     assert root == tmp_path / "cvd" / "PetImages"
     assert sorted(p.name for p in root.iterdir()) == ["Cat", "Dog"]
-    assert "Downloading cats vs dogs" in out.getvalue()
+    assert f"Downloading data from {archive.as_uri()}" in out.getvalue()
     # The corrupt JPEG is still there: it is reported by the loaders, never deleted.
     assert (root / "Dog" / "666.jpg").is_file()
 
@@ -568,7 +571,7 @@ def _offline(monkeypatch):
     def unreachable(url, *args, **kwargs):
         raise urllib.error.URLError(OSError(101, "Network is unreachable"))
 
-    monkeypatch.setattr(_download.urllib.request, "urlopen", unreachable)
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)  # what get_file calls
 
 
 def test_load_cats_vs_dogs_offline_says_so(tmp_path, monkeypatch):
@@ -635,7 +638,7 @@ def test_script_downloads_verifies_and_reports_corrupt_jpegs(tmp_path, pet_zip):
     assert f"Images are in {tmp_path / 'cvd' / 'PetImages'}" in result.stdout
     assert "6 images in 2 classes" in result.stdout
     assert "Dog/666.jpg: corrupt or truncated image" in result.stdout
-    assert "Downloading cats vs dogs" in result.stderr
+    assert "Downloading data from" in result.stderr
     again = _script(*args, "--quiet", "--skip-check")  # safe to re-run: nothing to do
     assert again.returncode == 0 and again.stderr == ""
     assert "Images are in" in again.stdout and "skipped" not in again.stdout

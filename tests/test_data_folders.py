@@ -4,7 +4,6 @@ Every folder is built in ``tmp_path``, with the same code that
 ``data_scripts/make_image_folder.py`` runs, or file by file with Pillow.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,14 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils._folders import _WRITE_MARKER, check_candidates
+from course_utils._folders import _WRITE_MARKER, check_candidates, decode_files, image_dataset
+from course_utils._scripts import make_image_folder as make_image_folder_main
 from course_utils.data import (
     PROBLEM_FILES,
     SHAPE_CLASSES,
     FolderReport,
     ImageFolderError,
     SkippedFile,
-    decode_files,
     load_image_folder,
     make_shapes,
     scan_image_folder,
@@ -300,10 +299,13 @@ def test_requested_class_folder_missing(clean_folder):
 def test_bad_loader_arguments(clean_folder):
     with pytest.raises(ValueError, match="max_per_class must be >= 1"):
         scan_image_folder(clean_folder, max_per_class=0)
-    with pytest.raises(TypeError, match="image_size must be an int"):
+    with pytest.raises(TypeError, match="image_size must be an int; got str 'big'"):
         load_image_folder(clean_folder, image_size="big")
     with pytest.raises(ValueError, match=r"image_size must be an int or a \(height, width\) pair"):
         load_image_folder(clean_folder, image_size=(8, 8, 3))
+    for split, subset in ((0.2, None), (None, "training"), (1.0, "both"), (0.2, "train")):
+        with pytest.raises(ValueError, match="validation_split"):
+            load_image_folder(clean_folder, validation_split=split, subset=subset)
 
 
 # --------------------------------------------------------------------------
@@ -343,12 +345,39 @@ def test_grayscale_rgba_and_16_bit_load_as_rgb(problem_folder):
     assert images.max() <= 255.0
 
 
-def test_skipped_files_never_reach_keras(problem_folder):
+def test_skipped_files_are_never_read(problem_folder):
     dataset, report = load_image_folder(problem_folder, image_size=8, batch_size=None)
-    assert len(dataset.file_paths) == report.n_loaded == 23
-    assert not any(Path(p).is_relative_to(problem_folder) for p in dataset.file_paths)
-    targets = {Path(p).resolve() for p in dataset.file_paths}
-    assert targets == {p.resolve() for p in report.files}
+    assert len(dataset.file_paths) == report.n_loaded == 23 == len(list(dataset))
+    assert dataset.file_paths == [str(p) for p in report.files]  # read in place, no copies
+    assert dataset.class_names == list(report.class_names)
+
+
+@pytest.mark.parametrize("crop", [False, True])
+def test_images_are_those_keras_reads_from_the_folder(tmp_path, crop):
+    """The tf.data route against its oracle, keras.utils.image_dataset_from_directory."""
+    _save(
+        tmp_path / "a" / "wide.png", np.random.default_rng(0).integers(0, 256, (6, 10, 3), np.uint8)
+    )
+    _save(
+        tmp_path / "b" / "tall.jpg", np.random.default_rng(1).integers(0, 256, (9, 5, 3), np.uint8)
+    )
+    import keras
+
+    expected = keras.utils.image_dataset_from_directory(
+        tmp_path, image_size=(7, 7), shuffle=False, crop_to_aspect_ratio=crop, verbose=False
+    )
+    ours, _ = load_image_folder(tmp_path, image_size=7, shuffle=False, crop_to_aspect_ratio=crop)
+    (x_keras, y_keras), (x_ours, y_ours) = _collect(expected), _collect(ours)
+    np.testing.assert_array_equal(y_ours, y_keras)
+    np.testing.assert_allclose(x_ours, x_keras, atol=1e-4)
+
+
+def test_shuffle_is_seeded_and_new_each_epoch(clean_folder):
+    dataset, _ = load_image_folder(clean_folder, image_size=8, batch_size=None, seed=3)
+    again, _ = load_image_folder(clean_folder, image_size=8, batch_size=None, seed=3)
+    first, second = (_collect(dataset)[1].tolist() for _ in range(2))
+    assert first == _collect(again)[1].tolist() and first != second
+    assert sorted(first) == sorted(second)
 
 
 def test_max_per_class_class_names_and_validation_split(clean_folder):
@@ -371,14 +400,15 @@ def test_decode_files_keeps_the_given_order(clean_folder):
     report = scan_image_folder(clean_folder)
     files = list(reversed(report.files))
     labels = report.labels[::-1]
-    images, got = decode_files(files, labels, report.class_names, 8)
+    images, got = decode_files(files, labels, 8)
     assert images.dtype == np.uint8 and images.shape == (20, 8, 8, 3)
     assert got.tolist() == labels.tolist()
     for image, path in zip(images, files, strict=True):
         if path.suffix == ".png":
             np.testing.assert_array_equal(image, np.asarray(Image.open(path)))
-    empty, no_labels = decode_files([], [], report.class_names, (4, 6))
+    empty, no_labels = decode_files([], [], (4, 6))
     assert empty.shape == (0, 4, 6, 3) and no_labels.shape == (0,)
+    assert list(image_dataset([], [], 4)) == []
 
 
 # --------------------------------------------------------------------------
@@ -416,7 +446,7 @@ def test_report_text_markdown_and_html():
         "| dog/1.jpg | empty <file> |",
     ]
     page = report._repr_html_()
-    assert page.count("<tr><td>") == 2 and "empty &lt;file&gt;" in page
+    assert page.count("<tr>") == 3 and page.count("empty &lt;file&gt;") == 2
     assert "<p>Note: class &#x27;dog&#x27; has no loadable image</p>" in page
     assert repr(report).startswith("<FolderReport /data/pets: 2 images")
 
@@ -427,7 +457,7 @@ def test_report_without_skips_and_long_reports():
     long = _report(60)
     assert str(long).splitlines()[-1] == "  ... and 40 more"
     assert long.to_markdown(max_rows=5).splitlines()[-1] == "| ... | 55 more |"
-    assert "... and 10 more" in long._repr_html_()
+    assert "10 more" in long._repr_html_() and "11 more" not in long._repr_html_()
 
 
 def test_report_paths_outside_the_root_are_shown_whole():
@@ -488,24 +518,17 @@ def test_make_image_folder_script_refuses_a_non_empty_target(tmp_path):
     assert (target / "keep.png").read_bytes() == b"precious"
 
 
-def _script_main():
-    spec = importlib.util.spec_from_file_location(
-        "make_image_folder", REPO / "data_scripts" / "make_image_folder.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
 def test_make_image_folder_script_bad_format(tmp_path, capsys):
-    assert _script_main()([str(tmp_path / "x"), "--formats", "png,tiff", "--quiet"]) == 2
+    assert make_image_folder_main([str(tmp_path / "x"), "--formats", "png,tiff", "--quiet"]) == 2
     assert capsys.readouterr().err.startswith("error: formats must be")
     assert not (tmp_path / "x").exists()
 
 
 def test_make_image_folder_script_target_under_a_file(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("keep")
-    assert _script_main()([str(tmp_path / "notes.txt" / "out"), "--size", "8", "--quiet"]) == 2
+    assert (
+        make_image_folder_main([str(tmp_path / "notes.txt" / "out"), "--size", "8", "--quiet"]) == 2
+    )
     assert capsys.readouterr().err.startswith("error: [Errno 20] Not a directory")
     assert (tmp_path / "notes.txt").read_text() == "keep"
 

@@ -1,5 +1,9 @@
-"""The install metadata: pyproject.toml, environment.yml and both constraints files agree."""
+"""The install metadata agree (pyproject.toml, environment.yml, constraints), and every module of
+the package imports on its own, without side effects, and has what it exports."""
 
+import importlib
+import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -169,14 +173,82 @@ def test_readme_states_the_tested_range():
     assert supported_range() in readme, f"the README names the tested range: {supported_range()}"
 
 
+def _modules() -> list[str]:
+    """Every module of the package, found by walking it (sub-packages included)."""
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(course_utils.__path__, prefix="course_utils.")
+        if not info.name.rsplit(".", 1)[-1].startswith("__")
+    )
+
+
+def test_the_walk_finds_every_module_file():
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "course_utils").rglob("*.py")
+        if p.name != "__init__.py" and "__pycache__" not in p.parts
+    }
+    assert files <= set(_modules()), f"modules the walk misses: {files - set(_modules())}"
+
+
 def test_import_has_no_side_effects():
+    """The package's promise: importing it seeds nothing, styles nothing, loads no TensorFlow."""
     code = (
-        "import sys, matplotlib as mpl; before = dict(mpl.rcParams); "
+        "import random, sys, numpy as np, matplotlib as mpl; before = dict(mpl.rcParams); "
+        "state, py_state = np.random.get_state()[1].copy(), random.getstate(); "
         "import course_utils; "
         "assert dict(mpl.rcParams) == before, 'rcParams changed on import'; "
-        "assert 'tensorflow' not in sys.modules, 'tensorflow imported on import'"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported on import'; "
+        "assert (np.random.get_state()[1] == state).all() and random.getstate() == py_state"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_module_imports_without_side_effects():
+    """Each module on its own: no rcParams change, no seeding, no download, no output."""
+    code = (
+        "import importlib, random, sys, numpy as np, matplotlib as mpl; "
+        "import tensorflow, keras; "  # TensorFlow draws from `random` as it loads: not ours
+        "before = dict(mpl.rcParams); state = np.random.get_state()[1].copy(); "
+        "py_state = random.getstate(); "
+        f"[importlib.import_module(m) for m in {_modules()!r}]; "
+        "assert dict(mpl.rcParams) == before, 'rcParams changed on import'; "
+        "assert (np.random.get_state()[1] == state).all(), 'numpy seeded on import'; "
+        "assert random.getstate() == py_state, 'random seeded on import'"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "http_proxy": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "", f"a module prints on import: {result.stdout!r}"
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_every_module_has_what_it_exports(name):
+    module = importlib.import_module(name)
+    exported = getattr(module, "__all__", [])
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert not missing, f"{name}.__all__ names what it lacks: {missing}"
+    assert len(set(exported)) == len(exported), f"{name}.__all__ repeats names"
+    assert module.__doc__, f"{name} has no module docstring"
+
+
+def test_console_commands_are_declared_and_run():
+    from course_utils import _scripts
+
+    declared = _pyproject()["project"]["scripts"]
+    assert declared == _scripts.COMMANDS
+    for command, target in declared.items():
+        module, _, function = target.partition(":")
+        main = getattr(importlib.import_module(module), function)
+        with pytest.raises(SystemExit) as caught:
+            main(["--help"])
+        assert caught.value.code == 0, command
+    for script in sorted((ROOT / "data_scripts").glob("*.py")):
+        text = script.read_text(encoding="utf-8")
+        assert "sys.path" not in text, f"{script.name} bootstraps sys.path"
+        assert f"from course_utils._scripts import {script.stem}" in text
 
 
 @pytest.mark.parametrize("target", ["lab", "test", "test-oldest", "course", "slides", "bench"])
