@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 
 from course_utils import _display
 from course_utils._validation import as_fraction, as_images, as_int, as_seed, describe
-from course_utils.fused import FusedAugmentation
+from course_utils.fused import FusedAugmentation, rotation_matrices
 
 __all__ = [
     "LEGACY_ARGUMENTS",
@@ -218,26 +218,6 @@ def make_augmenter(
     return keras.Sequential(layers, name="augmentation")
 
 
-class _CountingSeed(keras.random.SeedGenerator):
-    """A stateless stand-in for ``keras.random.SeedGenerator``.
-
-    Keras random ops draw seeds with ``generator.next()``. This one returns
-    ``base + [0, k]`` for the ``k``-th draw, computed from a seed tensor, so
-    no variable is read or written: the result depends only on the seed,
-    which keeps parallel ``tf.data`` maps reproducible. (The parent's
-    ``__init__`` is skipped on purpose: it would create a state variable.)
-    """
-
-    def __init__(self, seed: tf.Tensor) -> None:  # noqa: D107
-        self.name = "counting_seed"
-        self._base = tf.cast(seed, tf.int64)
-        self._draws = 0
-
-    def next(self, ordered: bool = True) -> tf.Tensor:  # noqa: ARG002
-        self._draws += 1
-        return self._base + tf.constant([0, self._draws], dtype=tf.int64)
-
-
 def _flat_layers(augmenter: keras.layers.Layer) -> list[keras.layers.Layer]:
     if isinstance(augmenter, (keras.Sequential, keras.layers.Pipeline)):
         return [leaf for layer in augmenter.layers for leaf in _flat_layers(layer)]
@@ -250,7 +230,51 @@ def _seed_tensor(seed: int | tf.Tensor) -> tf.Tensor:
     seed = tf.convert_to_tensor(seed)
     if seed.shape.rank != 1 or seed.shape[0] != 2 or not seed.dtype.is_integer:
         raise ValueError(f"seed must be an int or an integer tensor of shape (2,); got {seed}")
-    return seed
+    return tf.cast(seed, tf.int64)
+
+
+def _draw(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> dict | None:
+    """The random values of one course layer, drawn from ``seed`` (stateless).
+
+    Returned in the form the layer's public ``transform_images`` reads (the
+    form its own ``get_random_transformation`` returns); None for other layers.
+    """
+    shape = tf.shape(images)
+    n, height, width = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+
+    def uniform(i: int, low: float, high: float, *rest: int) -> tf.Tensor:
+        return tf.random.stateless_uniform(tf.stack([n, *rest]), seeds[i], low, high)
+
+    if isinstance(layer, keras.layers.RandomFlip):
+        return {"flips": uniform(0, 0, 1, 1, 1, 1) <= 0.5, "input_shape": shape}
+    if isinstance(layer, keras.layers.RandomRotation):
+        angle = uniform(0, layer.factor[0] * 360, layer.factor[1] * 360)
+        rows = tf.reshape(rotation_matrices(angle, height, width)[:, :2], (-1, 6))
+        return {"rotation_matrix": tf.concat([rows, tf.zeros((n, 2))], axis=1)}
+    if isinstance(layer, keras.layers.RandomZoom):
+        zoom = 1 + uniform(0, layer.height_lower, layer.height_upper, 1)
+        if layer.width_factor is not None:
+            return {
+                "height_zoom": zoom,
+                "width_zoom": 1 + uniform(1, layer.width_lower, layer.width_upper, 1),
+                "input_shape": shape,
+            }
+        return {"height_zoom": zoom, "width_zoom": zoom, "input_shape": shape}
+    if isinstance(layer, keras.layers.RandomTranslation):
+        dy = uniform(0, layer.height_lower, layer.height_upper, 1) * height
+        dx = uniform(1, layer.width_lower, layer.width_upper, 1) * width
+        return {"translations": tf.concat([dx, dy], axis=1), "input_shape": shape}
+    if isinstance(layer, keras.layers.RandomShear):
+        sign = tf.where(uniform(0, 0, 1, 1) > 0.5, -1.0, 1.0)
+        factor = tf.concat([uniform(1, *layer.x_factor, 1), uniform(2, *layer.y_factor, 1)], 1)
+        return {"shear_factor": factor * sign, "input_shape": shape}
+    if isinstance(layer, keras.layers.RandomBrightness):
+        span = layer.value_range[1] - layer.value_range[0]
+        return {"rgb_delta": uniform(0, *layer.factor, 1, 1, 1) * span}
+    if isinstance(layer, keras.layers.RandomContrast):
+        return {"contrast_factor": uniform(0, 1 - layer.factor[0], 1 + layer.factor[1], 1, 1, 1)}
+    return None
 
 
 def apply_augmenter(
@@ -260,21 +284,31 @@ def apply_augmenter(
 ) -> tf.Tensor:
     """Augment a batch in training mode, reproducibly when a seed is given.
 
-    Works eagerly and inside ``tf.data`` (graph) functions; this is what the
-    course pipeline calls in its ``map`` step.
+    Works eagerly and inside ``tf.data`` (graph) functions, also in a parallel
+    ``map``; this is what the course pipeline calls in its ``map`` step.
+
+    With a seed, layer ``i`` of the (flattened) augmenter gets the ``i``-th
+    seed of ``tf.random.experimental.stateless_split(seed, n_layers)``. For the
+    course's layers (``RandomFlip``, ``RandomRotation``, ``RandomZoom``,
+    ``RandomTranslation``, ``RandomShear``, ``RandomBrightness``,
+    ``RandomContrast``) the random values are drawn from it with
+    ``tf.random.stateless_uniform``, in the layer's own units, and the layer
+    applies them with its public ``transform_images`` (the layer's own code
+    moves the pixels). A :class:`~course_utils.fused.FusedAugmentation` takes
+    the seed in ``get_random_transformation``. Other Keras image layers get a
+    ``keras.random.SeedGenerator`` made from the seed when called eagerly.
 
     Parameters
     ----------
     augmenter : keras.layers.Layer or None
-        A layer or a ``keras.Sequential`` of layers, e.g. from
-        :func:`make_augmenter`. ``None`` only casts to float32.
+        A layer or a ``keras.Sequential``/``keras.layers.Pipeline`` of layers,
+        e.g. from :func:`make_augmenter`. ``None`` only casts to float32.
     images : tensor or array, shape (N, H, W, C)
         Images on the 0-255 scale, any numeric dtype (cast to float32).
     seed : int, int tensor of shape (2,), or None
-        With a seed, Keras image preprocessing layers take their random
-        numbers from it (same seed, same result). Other layers, and every
-        layer when ``seed`` is None, are called with ``training=True`` and use
-        their own random state.
+        Same seed, same result. Layers not listed above (inside a graph), and
+        every layer when ``seed`` is None, are called with ``training=True``
+        and use their own random state.
 
     Returns
     -------
@@ -284,9 +318,12 @@ def apply_augmenter(
 
     Examples
     --------
-    >>> images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
-    >>> apply_augmenter(make_augmenter(), images, seed=0).shape
+    >>> images = np.full((2, 8, 8, 3), 100, dtype=np.uint8)
+    >>> first = apply_augmenter(make_augmenter(), images, seed=0)
+    >>> first.shape
     TensorShape([2, 8, 8, 3])
+    >>> bool(np.array_equal(first, apply_augmenter(make_augmenter(), images, seed=0)))
+    True
     """
     if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
         raise TypeError(
@@ -295,24 +332,24 @@ def apply_augmenter(
     x = tf.cast(images, tf.float32)
     if augmenter is None:
         return x
-    generator = None if seed is None else _CountingSeed(_seed_tensor(seed))
-    for layer in _flat_layers(augmenter):
-        stateless = hasattr(layer, "get_random_transformation") and hasattr(
-            layer, "transform_images"
-        )
-        if generator is None or not stateless:
+    layers = _flat_layers(augmenter)
+    seeds = (
+        None
+        if seed is None
+        else tf.random.experimental.stateless_split(_seed_tensor(seed), len(layers))
+    )
+    for i, layer in enumerate(layers):
+        transformation = None if seeds is None else _draw(layer, x, seeds[i])
+        if seeds is not None and isinstance(layer, FusedAugmentation):
+            transformation = layer.get_random_transformation(x, training=True, seed=seeds[i])
+        elif transformation is None and seeds is not None and tf.executing_eagerly():
+            if hasattr(layer, "get_random_transformation"):
+                generator = keras.random.SeedGenerator(int(seeds[i][0]) % 2**31)
+                transformation = layer.get_random_transformation(x, training=True, seed=generator)
+        if transformation is None:
             x = tf.cast(layer(x, training=True), tf.float32)
-            continue
-        backend = getattr(layer, "backend", None)
-        switch = hasattr(backend, "set_backend")
-        if switch:
-            backend.set_backend("tensorflow")
-        try:
-            transformation = layer.get_random_transformation(x, training=True, seed=generator)
+        else:
             x = tf.cast(layer.transform_images(x, transformation, training=True), tf.float32)
-        finally:
-            if switch:
-                backend.reset()
     return x
 
 

@@ -180,6 +180,91 @@ def test_layers_without_seedable_randomness_are_called_in_training_mode(image):
     assert (out == 0).any() and (out == 200).any()  # dropout active and rescaled by 1/(1-0.5)
 
 
+def _all_transforms(**kwargs):
+    return make_augmenter(
+        flip="horizontal_and_vertical",
+        rotation=0.1,
+        brightness=0.2,
+        zoom=0.2,
+        contrast=0.3,
+        translation=0.1,
+        shear=0.2,
+        **kwargs,
+    )
+
+
+# Golden values: seed 0 on the `image` fixture repeated 3 times. The random values are drawn
+# with tf.random.stateless_uniform and applied by the layers' own transform_images, so they
+# are the same on Keras 3.10 and 3.15; a Keras or TensorFlow upgrade that changes them fails
+# here (check the new pictures, then update the numbers).
+GOLDEN = {
+    "default": ([61704.04, 89453.38, 47689.25], [31.15, 160.263, 65.634]),
+    "all": ([69567.55, 61207.01, 69232.39], [64.713, 104.219, 84.051]),
+    "fused": ([76972.76, 63099.13, 71109.66], [77.724, 115.836, 90.975]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_values_of_a_fixed_seed(image, name):
+    augmenter = {
+        "default": make_augmenter(),
+        "all": _all_transforms(),
+        "fused": make_augmenter(zoom=0.2, contrast=0.3, translation=0.1, shear=0.2, fused=True),
+    }[name]
+    out = apply_augmenter(augmenter, np.repeat(image[np.newaxis], 3, axis=0), seed=0).numpy()
+    sums, pixels = GOLDEN[name]
+    np.testing.assert_allclose(out.reshape(3, -1).sum(axis=1), sums, rtol=1e-5)
+    np.testing.assert_allclose(out[:, 5, 7, 0], pixels, atol=2e-3)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        keras.layers.RandomRotation((0.1, 0.1), fill_mode="reflect"),
+        keras.layers.RandomZoom((0.2, 0.2), (-0.1, -0.1)),
+        keras.layers.RandomZoom((-0.3, -0.3)),
+        keras.layers.RandomTranslation((0.1, 0.1), (-0.2, -0.2), fill_mode="nearest"),
+        keras.layers.RandomBrightness((0.1, 0.1), value_range=(0, 255)),
+    ],
+    ids=lambda layer: layer.__class__.__name__,
+)
+def test_seeded_draws_have_the_units_and_signs_of_the_layer(image, layer):
+    # With the factor pinned there is nothing random left: the seeded values must be the ones
+    # the layer draws itself, so both give the same pixels.
+    batch = np.repeat(image[np.newaxis], 2, axis=0).astype(np.float32)
+    expected = np.asarray(layer(batch, training=True))
+    np.testing.assert_allclose(apply_augmenter(layer, batch, seed=5).numpy(), expected, atol=1e-3)
+
+
+def test_seeded_shear_and_contrast_stay_within_the_layer_range(image):
+    batch = np.repeat(image[np.newaxis], 8, axis=0).astype(np.float32)
+    shear = keras.layers.RandomShear(x_factor=(0.3, 0.3), y_factor=0.0)
+    sheared = apply_augmenter(shear, batch, seed=1).numpy()
+    both = [np.asarray(shear(batch[:1], training=True))[0] for _ in range(24)]  # either sign
+    for variant in sheared:  # one of the two directions, as RandomShear draws it
+        assert min(np.abs(variant - b).max() for b in both) < 1e-3
+    contrast = apply_augmenter(keras.layers.RandomContrast(0.5), batch, seed=1).numpy()
+    spread = contrast.std(axis=(1, 2)) / batch.std(axis=(1, 2))
+    assert spread.min() >= 0.5 - 1e-3 and spread.max() <= 1.5 + 1e-3 and spread.std() > 0.01
+
+
+def test_every_layer_of_the_chain_changes_the_batch_and_in_graph_mode_the_same(image):
+    batch = np.repeat(image[np.newaxis], 2, axis=0)
+    augmenter = _all_transforms()
+    eager = apply_augmenter(augmenter, batch, seed=3).numpy()
+    graph = tf.function(lambda x: apply_augmenter(augmenter, x, seed=[3, 0]))(batch)
+    np.testing.assert_allclose(eager, graph.numpy(), atol=1e-3)
+    assert not np.array_equal(eager[0], eager[1])  # one draw per image, not per batch
+
+
+def test_other_keras_image_layers_are_seeded_when_called_eagerly(image):
+    erase = keras.Sequential([keras.layers.RandomErasing(factor=1.0, scale=(0.2, 0.4))])
+    batch = np.repeat(image[np.newaxis], 4, axis=0)
+    first = apply_augmenter(erase, batch, seed=2).numpy()
+    np.testing.assert_array_equal(first, apply_augmenter(erase, batch, seed=2).numpy())
+    assert not np.array_equal(first, apply_augmenter(erase, batch, seed=3).numpy())
+
+
 def test_apply_augmenter_works_inside_a_parallel_tf_data_map(image):
     augmenter = make_augmenter()
     dataset = tf.data.Dataset.from_tensors(np.repeat(image[np.newaxis], 2, 0))
