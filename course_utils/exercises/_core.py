@@ -38,6 +38,11 @@ class WrongAnswer:
         Code that sets ``answer`` the way a learner might get it wrong.
     expect : str
         Text the check's feedback must contain for this mistake.
+
+    Examples
+    --------
+    >>> get_exercise("01.train-chain").wrong[0].expect
+    'shuffle comes before batch'
     """
 
     code: str
@@ -69,6 +74,12 @@ class Exercise:
         earlier cells provide: imports, data).
     wrong : tuple of WrongAnswer
         Typical mistakes and the feedback each must get.
+
+    Examples
+    --------
+    >>> item = get_exercise("01.train-chain")
+    >>> item.lesson, item.minutes
+    ('01', 8)
     """
 
     id: str
@@ -89,7 +100,18 @@ class Exercise:
 
 @dataclass
 class Report:
-    """What a check found: passed items, failed items and the hint that goes with a failure."""
+    """What a check found: passed items, failed items and the hint that goes with a failure.
+
+    Examples
+    --------
+    >>> report = Report()
+    >>> report.expect(2 + 2 == 4, "sum right", "sum wrong; got 5")
+    True
+    >>> report.expect(False, "", "batch size 16; got 16, the task asks for 32", "Read .batch().")
+    False
+    >>> report.passed, report.failed, report.hints
+    (['sum right'], ['batch size 16; got 16, the task asks for 32'], ['Read .batch().'])
+    """
 
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -110,6 +132,12 @@ class Report:
         if not self.expect(ok, right, wrong, hint):
             raise _Stop
 
+    def fail(self, wrong: str, hint: str | None = None, *, stop: bool = False) -> None:
+        """Record ``wrong`` and its ``hint``; with ``stop=True`` end the check there."""
+        self.expect(False, "", wrong, hint)
+        if stop:
+            raise _Stop
+
     def attempt(self, what: str, function: Callable[[], Any], hint: str | None = None) -> Any:
         """Call the learner's code; an exception becomes a failed item, not a traceback."""
         try:
@@ -117,9 +145,7 @@ class Report:
         except Exception as error:  # the learner's own code failed: report it, do not raise
             last = traceback.extract_tb(error.__traceback__)[-1:]
             where = f" (line {last[0].lineno})" if last else ""
-            self.failed.append(f"{what} raised {type(error).__name__}{where}: {error}")
-            if hint:
-                self.hints.append(hint)
+            self.fail(f"{what} raised {type(error).__name__}{where}: {error}", hint)
             raise _Stop from None
 
 
@@ -137,6 +163,18 @@ class CheckResult:
         What is right and what is wrong.
     hint : str
         The first hint that goes with what is wrong ("" when all is right).
+
+    Examples
+    --------
+    >>> result = CheckResult("01.x", "A title", "not yet", ("right",), ("wrong; got 1",), "Look.")
+    >>> print(result)
+    Exercise 01.x · A title: Not yet: some things need another look.
+      ✔ right
+      ✘ wrong; got 1
+    Hint: Look.
+    More help: hint("01.x"); then solution("01.x").
+    >>> bool(result)
+    False
     """
 
     exercise_id: str
@@ -195,7 +233,32 @@ def exercise(
     setup: str = "",
     wrong: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
 ) -> Callable[[Callable[[Any, Report], None]], Callable[[Any, Report], None]]:
-    """Register the decorated ``checker(answer, report)`` as an exercise."""
+    """Register the decorated ``checker(answer, report)`` as an exercise.
+
+    The keywords are the fields of :class:`Exercise`; ``wrong`` holds
+    ``(code, text its feedback must contain)`` pairs. Each lesson module
+    ``lesson_NN.py`` registers its exercises this way, at import.
+
+    Examples
+    --------
+    >>> @exercise(
+    ...     "99.double",
+    ...     title="Double a number",
+    ...     minutes=1,
+    ...     task="answer = a function that doubles its argument.",
+    ...     hints=("Multiply by 2.",),
+    ...     solution="answer = lambda x: 2 * x",
+    ...     wrong=(("answer = lambda x: x + 2", "double(3)"), ("answer = abs", "double(3)")),
+    ... )
+    ... def _double(answer, report):
+    ...     got = report.attempt("double(3)", lambda: answer(3))
+    ...     report.expect(got == 6, "double(3) is 6", f"double(3) must be 6; got {got!r}")
+    >>> check("99.double", lambda x: x * 2).ok
+    True
+    >>> print(check("99.double", lambda x: x + 2).failed[0])
+    double(3) must be 6; got 5
+    >>> del _REGISTRY["99.double"]  # the example leaves the course's exercises as they were
+    """
 
     def register(checker: Callable[[Any, Report], None]) -> Callable[[Any, Report], None]:
         if id in _REGISTRY:
@@ -227,14 +290,26 @@ def _load() -> None:
 
 
 def exercises(lesson: str | None = None) -> list[Exercise]:
-    """Every exercise, or those of one lesson (``"01"``), in course order."""
+    """Every exercise, or those of one lesson (``"01"``), in course order.
+
+    Examples
+    --------
+    >>> [item.id for item in exercises("01")]
+    ['01.cache-place', '01.folder-split', '01.train-chain']
+    """
     _load()
     found = sorted(_REGISTRY.values(), key=lambda e: e.id)
     return [e for e in found if lesson is None or e.lesson == str(lesson).zfill(2)[:2]]
 
 
 def get_exercise(exercise_id: str) -> Exercise:
-    """The exercise with this id; a clear error lists the ids when there is none."""
+    """The exercise with this id; a clear error lists the ids when there is none.
+
+    Examples
+    --------
+    >>> get_exercise("01.train-chain").title
+    'Write the training and validation pipelines'
+    """
     _load()
     if not isinstance(exercise_id, str):
         raise TypeError(
@@ -308,13 +383,25 @@ class _Text(str):
 
 
 def hint(exercise_id: str, level: int | None = None) -> str:
-    """The exercise's hints, up to ``level`` (all of them by default); never the solution."""
+    """The exercise's hints, up to ``level`` (all of them by default); never the solution.
+
+    Examples
+    --------
+    >>> print(hint("01.train-chain", level=1))  # doctest: +ELLIPSIS
+    Hint 1: Order matters: the shuffle must mix single images, so it comes before batch; ...
+    """
     item = get_exercise(exercise_id)
     shown = item.hints if level is None else item.hints[: max(1, int(level))]
     return _Text("\n".join(f"Hint {i}: {text}" for i, text in enumerate(shown, 1)))
 
 
 def solution(exercise_id: str) -> str:
-    """The reference solution's code (try the hints first). Copy it into the exercise cell."""
+    """The reference solution's code (try the hints first). Copy it into the exercise cell.
+
+    Examples
+    --------
+    >>> print(solution("01.cache-place").splitlines()[0])
+    # A solution for exercise 01.cache-place · Put cache() where it belongs
+    """
     item = get_exercise(exercise_id)
     return _Text(f"# A solution for exercise {item.id} · {item.title}\n{item.solution}")

@@ -7,6 +7,13 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import (
+    dataset_pair,
+    need_function,
+    read_batches,
+    returns_dataset,
+    yields_batches,
+)
 from course_utils.exercises._core import Report, exercise
 
 _SETUP = """
@@ -24,46 +31,38 @@ augment = keras.layers.Pipeline(
 """
 
 
-def _batches(dataset: Any, report: Report, name: str, count: int = 3) -> list:
-    def take():
-        return [
-            (np.asarray(images), np.asarray(labels))
-            for images, labels in dataset.take(count).as_numpy_iterator()
-        ]
-
-    return report.attempt(f"Reading batches from {name}", take)
+_CHAIN_SOLUTION = """
+AUTOTUNE = tf.data.AUTOTUNE
 
 
-def _as_pair(
-    answer: Any,
-    report: Report,
-    names: tuple[str, str] = ("train_ds", "val_ds"),
-    start: str = "Start from tf.data.Dataset.from_tensor_slices((images, labels)).",
-) -> tuple[Any, Any]:
-    import tensorflow as tf
+def to_float(images, labels):
+    return tf.cast(images, tf.float32), labels
 
-    report.require(
-        isinstance(answer, (tuple, list)) and len(answer) == 2,
-        f"answer is a pair ({names[0]}, {names[1]})",
-        f"answer must be a pair ({names[0]}, {names[1]}) of tf.data.Dataset; got "
-        f"{describe(answer)}",
-        f"Put both datasets in a tuple: answer = ({names[0]}, {names[1]}).",
-    )
-    for name, value in zip(names, answer, strict=True):
-        report.require(
-            isinstance(value, tf.data.Dataset),
-            f"{name} is a tf.data.Dataset",
-            f"{name} must be a tf.data.Dataset; got {describe(value)}",
-            start,
-        )
-        spec = value.element_spec
-        report.require(
-            isinstance(spec, tuple) and len(spec) == 2,
-            f"{name} yields (images, labels) pairs",
-            f"{name} must yield (images, labels) pairs; it yields {spec}",
-            "Slice a tuple (images, labels), and return both from every map function.",
-        )
-    return answer[0], answer[1]
+
+def augment_batch(images, labels):
+    return augment(images, training=True), labels
+
+
+train_ds = (
+    tf.data.Dataset.from_tensor_slices((images, labels))
+    .shuffle(len(images), seed=SEED)
+    .batch(32)
+    .map(to_float, num_parallel_calls=AUTOTUNE)
+    .map(augment_batch, num_parallel_calls=AUTOTUNE)
+    .prefetch(AUTOTUNE)
+)
+val_ds = (
+    tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val))
+    .batch(32)
+    .map(to_float, num_parallel_calls=AUTOTUNE)
+    .prefetch(AUTOTUNE)
+)
+answer = (train_ds, val_ds)
+"""
+_SHUFFLE = "    .shuffle(len(images), seed=SEED)\n"
+_BATCH = "    .batch(32)\n"
+_TO_FLOAT = "    .map(to_float, num_parallel_calls=AUTOTUNE)\n"
+_AUGMENT = "    .map(augment_batch, num_parallel_calls=AUTOTUNE)\n"
 
 
 @exercise(
@@ -84,78 +83,24 @@ def _as_pair(
         "layers.",
     ),
     setup=_SETUP,
-    solution="""
-    AUTOTUNE = tf.data.AUTOTUNE
-
-
-    def to_float(images, labels):
-        return tf.cast(images, tf.float32), labels
-
-
-    def augment_batch(images, labels):
-        return augment(images, training=True), labels
-
-
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((images, labels))
-        .shuffle(len(images), seed=SEED)
-        .batch(32)
-        .map(to_float, num_parallel_calls=AUTOTUNE)
-        .map(augment_batch, num_parallel_calls=AUTOTUNE)
-        .prefetch(AUTOTUNE)
-    )
-    val_ds = (
-        tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val))
-        .batch(32)
-        .map(to_float, num_parallel_calls=AUTOTUNE)
-        .prefetch(AUTOTUNE)
-    )
-    answer = (train_ds, val_ds)
-    """,
+    solution=_CHAIN_SOLUTION,
     wrong=(
         (
-            """
-            def to_float(images, labels):
-                return tf.cast(images, tf.float32), labels
-            train_ds = (tf.data.Dataset.from_tensor_slices((images, labels))
-                        .batch(32).shuffle(8, seed=SEED).map(to_float))
-            val_ds = (tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val))
-                      .batch(32).map(to_float))
-            answer = (train_ds, val_ds)
-            """,
+            _CHAIN_SOLUTION.replace(_SHUFFLE + _BATCH, _BATCH + "    .shuffle(8, seed=SEED)\n"),
             "shuffle comes before batch",
         ),
         (
-            """
-            def to_float(images, labels):
-                return tf.cast(images, tf.float32), labels
-            train_ds = (tf.data.Dataset.from_tensor_slices((images, labels))
-                        .shuffle(96, seed=SEED).batch(16).map(to_float))
-            val_ds = (tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val))
-                      .batch(32).map(to_float))
-            answer = (train_ds, val_ds)
-            """,
+            _CHAIN_SOLUTION.replace(_SHUFFLE + _BATCH, _SHUFFLE + "    .batch(16)\n"),
             "batches of 16",
         ),
         (
-            """
-            def prepare(images, labels):
-                return augment(tf.cast(images, tf.float32), training=True), labels
-            train_ds = (tf.data.Dataset.from_tensor_slices((images, labels))
-                        .shuffle(96, seed=SEED).batch(32).map(prepare))
-            val_ds = (tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val))
-                      .batch(32).map(prepare))
-            answer = (train_ds, val_ds)
-            """,
+            _CHAIN_SOLUTION.replace(
+                _TO_FLOAT + "    .prefetch", _TO_FLOAT + _AUGMENT + "    .prefetch"
+            ),
             "val_ds changes from one pass to the next",
         ),
         (
-            """
-            train_ds = (tf.data.Dataset.from_tensor_slices((images, labels))
-                        .shuffle(96, seed=SEED).batch(32))
-            val_ds = tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val)).batch(32)
-            answer = (train_ds, val_ds)
-            """,
+            _CHAIN_SOLUTION.replace(_TO_FLOAT, "").replace(_AUGMENT, ""),
             "images are tf.uint8, not float32",
         ),
     ),
@@ -163,7 +108,7 @@ def _as_pair(
 def _train_chain(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    train, val = _as_pair(answer, report)
+    train, val = dataset_pair(answer, report)
     for name, dataset in (("train_ds", train), ("val_ds", val)):
         images = dataset.element_spec[0]
         report.expect(
@@ -178,7 +123,7 @@ def _train_chain(answer: Any, report: Report) -> None:
             f"{name}: elements must be batches of shape (batch, H, W, C); got {images}",
             "Call .batch(32) so that each element is a batch of images.",
         )
-    first = _batches(train, report, "train_ds", count=1)
+    first = read_batches(train, report, "train_ds", count=1)
     report.require(bool(first), "train_ds yields batches", "train_ds yields nothing")
     size = len(first[0][1])
     report.expect(
@@ -189,8 +134,8 @@ def _train_chain(answer: Any, report: Report) -> None:
     )
 
     # Shuffled before batching: across two passes, batches hold different mixes of labels.
-    one = _batches(train, report, "train_ds")
-    two = _batches(train, report, "train_ds")
+    one = read_batches(train, report, "train_ds")
+    two = read_batches(train, report, "train_ds")
     mixes_one = sorted(tuple(sorted(labels.tolist())) for _, labels in one)
     mixes_two = sorted(tuple(sorted(labels.tolist())) for _, labels in two)
     orders_differ = any(not np.array_equal(a[1], b[1]) for a, b in zip(one, two, strict=False))
@@ -210,8 +155,8 @@ def _train_chain(answer: Any, report: Report) -> None:
         )
 
     # Validation: same pixels in the same order on every pass.
-    first_val = _batches(val, report, "val_ds", count=2)
-    again = _batches(val, report, "val_ds", count=2)
+    first_val = read_batches(val, report, "val_ds", count=2)
+    again = read_batches(val, report, "val_ds", count=2)
     same = all(
         np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
         for a, b in zip(first_val, again, strict=True)
@@ -340,7 +285,7 @@ def _folder_split(answer: Any, report: Report) -> None:
 
     from PIL import Image
 
-    train, val = _as_pair(
+    train, val = dataset_pair(
         answer,
         report,
         ("train_files", "val_files"),
@@ -452,17 +397,15 @@ def _counting_source(images: np.ndarray, reads: list[int]) -> Any:
     return source.apply(tf.data.experimental.assert_cardinality(len(images)))
 
 
-def _epoch(dataset: Any, report: Report, number: int) -> dict[int, np.ndarray] | None:
-    def run():
-        rows: list[int] = []
-        pixels: dict[int, np.ndarray] = {}
-        for x, r in dataset.take(_CACHE_N + 1).as_numpy_iterator():
-            for image, row in zip(np.asarray(x), np.asarray(r).reshape(-1), strict=True):
-                rows.append(int(row))
-                pixels[int(row)] = image
-        return rows, pixels
-
-    return report.attempt(f"Reading epoch {number} of your pipeline", run)
+def _epoch(dataset: Any, report: Report, number: int) -> tuple[list[int], dict[int, np.ndarray]]:
+    """The rows (labels) of one pass in their order, and each row's pixels."""
+    batches = read_batches(dataset, report, f"epoch {number} of your pipeline", _CACHE_N + 1)
+    pairs = [
+        (int(r), x)
+        for images, rows in batches
+        for x, r in zip(images, rows.reshape(-1), strict=False)
+    ]
+    return [row for row, _ in pairs], dict(pairs)
 
 
 @exercise(
@@ -532,35 +475,23 @@ def _epoch(dataset: Any, report: Report, number: int) -> dict[int, np.ndarray] |
     ),
 )
 def _cache_place(answer: Any, report: Report) -> None:
-    import tensorflow as tf
 
     from course_utils.data import make_shapes
 
-    report.require(
-        callable(answer) and not isinstance(answer, type),
-        "answer is a function",
-        f"answer must be your function train_pipeline(source); got {describe(answer)}",
-        "Define the function with def, then answer = train_pipeline (no parentheses).",
-    )
+    need_function(answer, report, "train_pipeline(source)")
     images = make_shapes(_CACHE_N, image_size=16, seed=3)[0].astype("float32")
     reads = [0]
     dataset = report.attempt(
         "Calling train_pipeline(source)", lambda: answer(_counting_source(images, reads))
     )
-    report.require(
-        isinstance(dataset, tf.data.Dataset),
-        "it returns a tf.data.Dataset",
-        f"train_pipeline must return a tf.data.Dataset; got {describe(dataset)}",
-        "Return the chain itself: return source.<steps>...",
+    returns_dataset(
+        report, dataset, "train_pipeline", "Return the chain itself: return source.<steps>..."
     )
-    spec = dataset.element_spec
-    report.require(
-        isinstance(spec, tuple)
-        and len(spec) == 2
-        and getattr(spec[0], "shape", None) is not None
-        and spec[0].shape.rank == 4,
+    yields_batches(
+        report,
+        dataset,
         "it yields batches of (images, labels)",
-        f"the pipeline must yield batches (images, labels), images of rank 4; got {spec}",
+        "the pipeline must yield batches (images, labels), images of rank 4",
         "Batch the single images with .batch(BATCH_SIZE), and keep the labels in every map.",
     )
     first = _epoch(dataset, report, 1)
@@ -592,9 +523,7 @@ def _cache_place(answer: Any, report: Report) -> None:
     same = [r for r in range(_CACHE_N) if np.array_equal(pixels_one[r], pixels_two[r])]
     untouched = all(np.allclose(pixels_one[r], images[r]) for r in range(_CACHE_N))
     if untouched:
-        report.expect(
-            False,
-            "",
+        report.fail(
             "the images are not augmented: they come out as the files' pixels; got no change",
             "Augment the batches with .map(lambda x, y: (augment(x, training=True), y)).",
         )

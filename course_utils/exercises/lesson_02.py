@@ -7,14 +7,8 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import need, pair
 from course_utils.exercises._core import Report, exercise
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
-
 
 _SETUP = """
 import keras
@@ -73,7 +67,7 @@ def _augmenter_layers(value: Any, name: str, report: Report) -> list[Any]:
     import keras
 
     is_container = isinstance(value, (list, tuple, keras.layers.Pipeline, keras.Model))
-    _need(
+    need(
         report,
         is_container,
         f"{name} must be a list of Keras layers, a keras.layers.Pipeline or a keras.Sequential; "
@@ -83,14 +77,13 @@ def _augmenter_layers(value: Any, name: str, report: Report) -> list[Any]:
     layers = _flat_layers(value)
     for layer in layers:
         if isinstance(layer, type):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{name}: got the class {layer.__name__}, not a layer; create one with "
                 f"{layer.__name__}(...) and its factor",
                 "A class is the recipe; calling it with its settings makes the layer.",
+                stop=True,
             )
-        _need(
+        need(
             report,
             isinstance(layer, keras.layers.Layer),
             f"{name}: every item must be a Keras layer; got {describe(layer)}",
@@ -112,12 +105,29 @@ def _rotation_label(layer: Any) -> str:
     return f"RandomRotation(({lower:g}, {upper:g}))"
 
 
+#: Shifts and zooms a digit survives: (largest factor, right, wrong, what cuts it off).
+_DIGIT_LIMITS = {
+    "RandomTranslation": (
+        0.2,
+        "RandomTranslation shifts by at most {:g} of the image",
+        "RandomTranslation shifts by up to {:g} of the image size; a digit shifted that far "
+        "loses strokes over the border (keep it to 0.2 or less)",
+        "a large shift",
+    ),
+    "RandomZoom": (
+        0.3,
+        "RandomZoom by at most {:g}",
+        "RandomZoom zooms by up to {:.0%}; zoomed in that far, strokes leave the frame (keep it "
+        "to 0.3 or less)",
+        "a strong zoom in",
+    ),
+}
+
+
 def _check_digits(layers: list[Any], report: Report) -> None:
     for layer in layers:
         if _kind(layer) == "RandomFlip":
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"digits: RandomFlip({layer.mode!r}) mirrors digits: a mirrored 2, 3 or 7 is no "
                 "digit at all, and both flips together make a half turn, which turns a 6 into a 9",
                 "A transform is label-safe when a person would still give the image the same "
@@ -136,18 +146,14 @@ def _check_digits(layers: list[Any], report: Report) -> None:
         largest = max(abs(a) for a in _turns(layer))
         degrees = largest * 360
         if largest > 0.05 + 1e-9:
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"digits: {_rotation_label(layer)} turns up to {degrees:g} degrees; beyond "
                 "about 18 degrees (0.05 of a turn) a digit leans further than people write, "
                 "and half a turn makes a 6 a 9",
                 "Keep the tilt to what handwriting shows: at most 0.05 of a turn either way.",
             )
         elif largest == 0:
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"digits: {_rotation_label(layer)} never turns the image (a factor of 0)",
                 "A factor of 0 draws an angle of 0: give a small positive fraction of a turn.",
             )
@@ -159,23 +165,14 @@ def _check_digits(layers: list[Any], report: Report) -> None:
                 "",
             )
     for layer in layers:
-        if _kind(layer) == "RandomTranslation":
-            shift = max(_largest(layer.height_factor), _largest(layer.width_factor))
+        if _kind(layer) in _DIGIT_LIMITS:
+            limit, right, wrong, cut = _DIGIT_LIMITS[_kind(layer)]
+            value = max(_largest(layer.height_factor), _largest(layer.width_factor))
             report.expect(
-                shift <= 0.2 + 1e-9,
-                f"digits: RandomTranslation shifts by at most {shift:g} of the image",
-                f"digits: RandomTranslation shifts by up to {shift:g} of the image size; a digit "
-                "shifted that far loses strokes over the border (keep it to 0.2 or less)",
-                "A digit fills most of its small image: a large shift cuts part of it off.",
-            )
-        if _kind(layer) == "RandomZoom":
-            zoom = max(_largest(layer.height_factor), _largest(layer.width_factor))
-            report.expect(
-                zoom <= 0.3 + 1e-9,
-                f"digits: RandomZoom by at most {zoom:g}",
-                f"digits: RandomZoom zooms by up to {zoom:.0%}; zoomed in that far, strokes "
-                "leave the frame (keep it to 0.3 or less)",
-                "A digit fills most of its small image: a strong zoom in cuts part of it off.",
+                value <= limit + 1e-9,
+                "digits: " + right.format(value),
+                "digits: " + wrong.format(value),
+                f"A digit fills most of its small image: {cut} cuts part of it off.",
             )
 
 
@@ -193,17 +190,13 @@ def _check_aerial(layers: list[Any], report: Report) -> None:
         done, missing = (
             ("horizontally", "vertically") if horizontal else ("vertically", "horizontally")
         )
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"aerial: flips only {done}; a photo taken from above is just as true flipped "
             f"{missing}, so flip in both directions",
             seen_from_above,
         )
     else:
-        report.expect(
-            False,
-            "",
+        report.fail(
             "aerial: no RandomFlip; a photo taken from above is just as true mirrored, in both "
             "directions",
             seen_from_above,
@@ -220,9 +213,7 @@ def _check_aerial(layers: list[Any], report: Report) -> None:
         lower, upper = _turns(layer)
         largest = max(abs(lower), abs(upper))
         if upper - lower < 1 - 1e-9:
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"aerial: {_rotation_label(layer)} turns at most {largest * 360:g} degrees; "
                 "seen from above every angle is as true, and 0.5 (-180 to +180 degrees) "
                 "reaches them all",
@@ -298,14 +289,9 @@ def _check_aerial(layers: list[Any], report: Report) -> None:
     ),
 )
 def _label_safe(answer: Any, report: Report) -> None:
-    report.require(
-        isinstance(answer, (tuple, list)) and len(answer) == 2,
-        "answer is a pair (digits, aerial)",
-        f"answer must be a pair (digits, aerial) of lists of Keras layers; got {describe(answer)}",
-        "Put both choices in a tuple: answer = (digits, aerial).",
-    )
-    digits = _augmenter_layers(answer[0], "digits", report)
-    aerial = _augmenter_layers(answer[1], "aerial", report)
+    digits, aerial = pair(answer, report, ("digits", "aerial"), "lists of Keras layers", "choices")
+    digits = _augmenter_layers(digits, "digits", report)
+    aerial = _augmenter_layers(aerial, "aerial", report)
     _check_digits(digits, report)
     _check_aerial(aerial, report)
 
@@ -646,9 +632,7 @@ def _inside_model(answer: Any, report: Report) -> None:
     augmenting = [layer for layer in layers if _is_augmentation(layer)]
     noise = [_kind(layer) for layer in layers if _kind(layer) in _RANDOM_LAYERS]
     if not augmenting:
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"no augmentation layer in the model: {noise[0]} is random in training too, but it "
             "changes the activations, not the images"
             if noise

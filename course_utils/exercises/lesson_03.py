@@ -12,14 +12,8 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import need, need_function, returns_dataset, yields_batches
 from course_utils.exercises._core import Report, exercise
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
-
 
 _SETUP = """
 import keras
@@ -122,13 +116,7 @@ def _trap_model() -> Any:
     ),
 )
 def _evaluate(answer: Any, report: Report) -> None:
-    report.require(
-        callable(answer),
-        "answer is a function",
-        f"answer must be a function evaluate(model, x, y) that returns an accuracy; got "
-        f"{describe(answer)}",
-        "def evaluate(model, x, y): ... return the accuracy; then answer = evaluate.",
-    )
+    need_function(answer, report, "evaluate(model, x, y)", returns="an accuracy")
     model = _trap_model()
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (_N_EVAL, _SIDE, _SIDE, 3)).astype("float32")
@@ -150,21 +138,20 @@ def _evaluate(answer: Any, report: Report) -> None:
                 )
             else:
                 wrong_type = f"evaluate must return one number, the accuracy; got {describe(value)}"
-            _need(
-                report,
-                False,
+            report.fail(
                 wrong_type,
                 "The accuracy is one float: the share of the labels the model gets right.",
+                stop=True,
             )
         results.append(number)
     report.expect(True, f"evaluate returns a number ({results[0]:.4g})", "")
-    _need(
+    need(
         report,
         0 <= results[0] <= 1 or 1 < results[0] <= 100,
         f"evaluate must return an accuracy from 0 to 1; got {results[0]:.4g}",
         "Accuracy counts the right answers and divides by the number of images.",
     )
-    _need(
+    need(
         report,
         results[0] <= 1,
         f"evaluate returned {results[0]:.4g}: an accuracy here is a fraction from 0 to 1, not "
@@ -228,7 +215,7 @@ def _stream_pass(dataset: Any, report: Report, which: str) -> dict[int, np.ndarr
         ]
 
     batches = report.attempt(f"Reading the {which} pass", read)
-    _need(
+    need(
         report,
         bool(batches),
         f"the {which} pass yields no batch; got an empty dataset",
@@ -321,13 +308,7 @@ def _stream_pass(dataset: Any, report: Report, which: str) -> dict[int, np.ndarr
 def _streaming(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    report.require(
-        callable(answer),
-        "answer is a function",
-        f"answer must be a function make_stream(images, labels, augment) that returns a "
-        f"tf.data.Dataset; got {describe(answer)}",
-        "def make_stream(images, labels, augment): ... return dataset; then answer = make_stream.",
-    )
+    need_function(answer, report, "make_stream(images, labels, augment)", returns="a Dataset")
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (_N_STREAM, 12, 12, 3), dtype=np.uint8)
     labels = np.arange(_N_STREAM)  # one label per image: each image can be found in a pass
@@ -335,24 +316,20 @@ def _streaming(answer: Any, report: Report) -> None:
     dataset = report.attempt(
         "Calling make_stream(images, labels, augment)", lambda: answer(images, labels, augment)
     )
-    report.require(
-        isinstance(dataset, tf.data.Dataset),
-        "make_stream returns a tf.data.Dataset",
-        f"make_stream must return a tf.data.Dataset; got {describe(dataset)}",
+    returns_dataset(
+        report,
+        dataset,
+        "make_stream",
         "Build the pipeline with tf.data.Dataset.from_tensor_slices((images, labels)).",
     )
-    spec = dataset.element_spec
-    report.require(
-        isinstance(spec, tuple)
-        and len(spec) == 2
-        and getattr(spec[0], "shape", None) is not None
-        and spec[0].shape.rank == 4,
+    yields_batches(
+        report,
+        dataset,
         "it yields (images, labels) batches",
-        f"the dataset must yield (images, labels) batches of shape (batch, H, W, C); got "
-        f"elements {spec}",
+        "the dataset must yield (images, labels) batches of shape (batch, H, W, C)",
         "Slice (images, labels) together and batch them; the map returns both.",
     )
-    _need(
+    need(
         report,
         int(dataset.cardinality()) != int(tf.data.INFINITE_CARDINALITY),
         "the dataset repeats forever (repeat()); got an endless pass: a pass must end, "
@@ -378,9 +355,7 @@ def _streaming(answer: Any, report: Report) -> None:
     total = int(sizes.sum())
     if total != _N_STREAM:
         extra = f" ({total // _N_STREAM} copies of each image)" if total % _N_STREAM == 0 else ""
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"one pass yields {total} images{extra}; streaming gives each of the {_N_STREAM} "
             f"images once per pass, a new variant each epoch; got {total}",
             "An epoch is one pass over the images; more variants come from more epochs.",
@@ -403,9 +378,7 @@ def _streaming(answer: Any, report: Report) -> None:
         for i in range(_N_STREAM)
     )
     if unchanged:
-        report.expect(
-            False,
-            "",
+        report.fail(
             "the images come out unchanged: augment is never applied; got the stored pixels",
             "Apply the augment function you are given inside the map, with training=True.",
         )
@@ -545,13 +518,7 @@ def _key(key: Any) -> str | None:
     ),
 )
 def _hash_folder(answer: Any, report: Report) -> None:
-    report.require(
-        callable(answer),
-        "answer is a function",
-        f"answer must be a function hash_folder(folder) that returns a dict; got "
-        f"{describe(answer)}",
-        "def hash_folder(folder): ... return the dict; then answer = hash_folder.",
-    )
+    need_function(answer, report, "hash_folder(folder)", returns="a dict")
     root = Path(tempfile.mkdtemp(prefix="course_exercise_03_"))
     try:
         folder = root / "images"
@@ -573,7 +540,7 @@ def _hash_folder(answer: Any, report: Report) -> None:
             "Build the dict with a comprehension over the files of the folder.",
         )
         odd = [key for key in result if _key(key) is None]
-        _need(
+        need(
             report,
             not odd,
             f"the keys must be paths as text, such as 'cat/cat_000.png'; got "
@@ -593,17 +560,13 @@ def _hash_folder(answer: Any, report: Report) -> None:
         missing = sorted(set(expected) - set(keys))
         nested = [name for name in missing if "/" in name]
         if missing and nested == missing:  # every file at the top was found
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"the files in sub-folders are missing, such as {nested[0]!r}; got "
                 f"{len(keys)} entries for {len(expected)} files",
                 "A folder of classes keeps its images in sub-folders: walk them all.",
             )
         elif missing:
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"{len(missing)} file(s) missing, such as {missing[0]!r}; got {len(keys)} "
                 f"entries for {len(expected)} files",
                 "Every file of the folder and of its sub-folders needs an entry.",
@@ -621,7 +584,7 @@ def _hash_folder(answer: Any, report: Report) -> None:
         common = sorted(set(keys) & set(expected))
         values = [keys[name] for name in common]
         not_text = [value for value in values if not isinstance(value, str)]
-        _need(
+        need(
             report,
             not not_text,
             f"each value must be the SHA-256 as a hexadecimal string; got "
@@ -630,12 +593,11 @@ def _hash_folder(answer: Any, report: Report) -> None:
         )
         lengths = {len(value) for value in values}
         if lengths == {32}:
-            _need(
-                report,
-                False,
+            report.fail(
                 "the digests have 32 hexadecimal characters: that is MD5; a SHA-256 has 64; "
                 f"got {values[0]!r}",
                 "Use hashlib.sha256, the hash the lesson records.",
+                stop=True,
             )
         wrong = [name for name in common if keys[name] != expected[name]]
         report.expect(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import need, need_function, quietly
 from course_utils.exercises._core import Report, exercise
 
 _SETUP = """
@@ -57,12 +57,6 @@ def build_variant():
             extra = {"activation": "softmax"}
         layers.append(getattr(keras.layers, kind)(name=name, **settings, **extra))
     return keras.Sequential(layers, name="variant")
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
 
 
 def _shape_of(value: Any) -> tuple[int, ...] | None:
@@ -264,21 +258,19 @@ def _predict_shapes(answer: Any, report: Report) -> None:
         shape = _shape_of(value[0]) if ok else None
         params = value[1] if ok else None
         if ok and isinstance(value[0], (int, np.integer)) and not isinstance(value[0], bool):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{name}: a shape is a tuple, even with one axis: ({value[0]},) with its comma; "
                 f"got {value[0]!r}",
                 "(2048,) is a tuple of one number; (2048) is just the number 2048.",
+                stop=True,
             )
         if ok and isinstance(value[0], (tuple, list)) and value[0] and value[0][0] is None:
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{name}: leave out the batch axis; got shape {tuple(value[0])}",
                 "Write the shape of one image's output, as model.get_layer(name).output.shape[1:].",
+                stop=True,
             )
-        _need(
+        need(
             report,
             shape is not None
             and isinstance(params, (int, np.integer))
@@ -298,26 +290,22 @@ def _predict_shapes(answer: Any, report: Report) -> None:
         true_params = int(layer.count_params())
         shape, params = entries[name]
         follows_shape, follows_params = _rule(kind, settings, mine_before)
-        if shape == true_shape:
-            report.passed.append(f"{name}: output shape {shape}")
-        elif mine_before != true_before and shape == follows_shape:
-            report.failed.append(
-                f"{name}: {shape} follows from your shape above it, which is off (Keras "
-                f"builds {true_shape})"
-            )
-        else:
-            what, hint = _shape_mistake(kind, settings, mine_before, shape)
-            report.expect(False, "", f"{name}: {shape}: {what}", hint)
-        if params == true_params:
-            report.passed.append(f"{name}: {params:,} parameters")
-        elif mine_before != true_before and params == follows_params:
-            report.failed.append(
-                f"{name}: {params:,} parameters follow from your shape above it (Keras counts "
-                f"{true_params:,})"
-            )
-        else:
-            what, hint = _params_mistake(kind, settings, mine_before, params)
-            report.expect(False, "", f"{name}: {params:,} parameters: {what}", hint)
+        aspects = (
+            (shape, true_shape, follows_shape, _shape_mistake, f"{shape}", "output shape ",
+             f"{shape} follows from your shape above it, which is off (Keras builds "
+             f"{true_shape})"),
+            (params, true_params, follows_params, _params_mistake, f"{params:,} parameters", "",
+             f"{params:,} parameters follow from your shape above it (Keras counts "
+             f"{true_params:,})"),
+        )  # fmt: skip
+        for given, true, follows, mistake, shown, label, follows_text in aspects:
+            if given == true:
+                report.passed.append(f"{name}: {label}{shown}")
+            elif mine_before != true_before and given == follows:
+                report.failed.append(f"{name}: {follows_text}")
+            else:
+                what, hint = mistake(kind, settings, mine_before, given)
+                report.fail(f"{name}: {shown}: {what}", hint)
         mine_before = shape if len(shape) == len(true_shape) else true_shape
         true_before = true_shape
     if not report.failed:
@@ -387,6 +375,34 @@ def _metric_names(model: Any) -> list[str]:
     return names
 
 
+_DEEPER_SOLUTION = """
+deeper = keras.Sequential(
+    [
+        keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)),
+        keras.layers.Rescaling(1.0 / 255),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(128, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ]
+)
+deeper.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=0.001),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+answer = deeper
+"""
+_DENSE = '        keras.layers.Dense(128, activation="relu"),\n'
+_DROPOUT = "        keras.layers.Dropout(0.5),\n"
+
+
 @exercise(
     "04.build-variant",
     title="Write a deeper CNN to a spec",
@@ -405,87 +421,22 @@ def _metric_names(model: Any) -> list[str]:
         "integer labels and the accuracy metric.",
     ),
     setup=_SETUP,
-    solution="""
-    deeper = keras.Sequential(
-        [
-            keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)),
-            keras.layers.Rescaling(1.0 / 255),
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(128, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(num_classes, activation="softmax"),
-        ]
-    )
-    deeper.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=0.001),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    answer = deeper
-    """,
+    solution=_DEEPER_SOLUTION,
     wrong=(
         (
-            """
-            deeper = keras.Sequential([
-                keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1.0 / 255),
-                keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(128, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(), keras.layers.Dropout(0.5),
-                keras.layers.Dense(128, activation="relu"),
-                keras.layers.Dense(num_classes, activation="softmax")])
-            deeper.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                           metrics=["accuracy"])
-            answer = deeper
-            """,
+            _DEEPER_SOLUTION.replace(_DENSE + _DROPOUT, _DROPOUT + _DENSE),
             "Dropout comes right after Dense(128)",
         ),
         (
-            """
-            deeper = keras.Sequential([
-                keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1.0 / 255),
-                keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-                keras.layers.Dropout(0.5), keras.layers.Dense(num_classes, activation="softmax")])
-            deeper.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                           metrics=["accuracy"])
-            answer = deeper
-            """,
+            _DEEPER_SOLUTION.replace("Conv2D(128", "Conv2D(64"),
             "the third convolution has 64 filters",
         ),
         (
-            """
-            deeper = keras.Sequential([
-                keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1.0 / 255),
-                keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(128, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-                keras.layers.Dropout(0.5), keras.layers.Dense(num_classes, activation="softmax")])
-            deeper.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-            answer = deeper
-            """,
+            _DEEPER_SOLUTION.replace("sparse_categorical", "categorical"),
             "one-hot vectors",
         ),
         (
-            """
-            deeper = keras.Sequential([
-                keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3)), keras.layers.Rescaling(1.0 / 255),
-                keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(128, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-                keras.layers.Dropout(0.5), keras.layers.Dense(num_classes, activation="softmax")])
-            answer = deeper
-            """,
+            _DEEPER_SOLUTION[: _DEEPER_SOLUTION.index("deeper.compile")] + "answer = deeper\n",
             "is not compiled",
         ),
     ),
@@ -531,7 +482,7 @@ def _build_variant(answer: Any, report: Report) -> None:
         "before Flatten, while the values are still an image.",
     )
     placed = kinds[-3:] == ["Dense", "Dropout", "Dense"]
-    _need(
+    need(
         report,
         "Dropout" in kinds,
         f"Dropout(0.5) is missing; got the layers {', '.join(kinds)}",
@@ -540,13 +491,12 @@ def _build_variant(answer: Any, report: Report) -> None:
     if kinds.count("Dropout") == 1 and not placed:
         where = kinds.index("Dropout")
         after = kinds[where - 1] if where else "the input"
-        _need(
-            report,
-            False,
+        report.fail(
             f"Dropout comes right after Dense(128) and before the output layer; yours is "
             f"layers[{where}], after {after}",
             "Dropout thins out the values the next layer receives; the spec puts it in front "
             "of the output layer, on the 128 values of the dense layer.",
+            stop=True,
         )
     report.require(
         kinds == wanted,
@@ -565,16 +515,12 @@ def _build_variant(answer: Any, report: Report) -> None:
                 ok = mine == value
             if not ok and kind == "Conv2D" and key == "filters":
                 block = ("first", "second", "third")[sum(k == "Conv2D" for k in kinds[:number])]
-                report.expect(
-                    False,
-                    "",
+                report.fail(
                     f"the {block} convolution has {mine} filters; the spec gives it {value}",
                     "The blocks double the filters as the image shrinks: 32, 64, then 128.",
                 )
             elif not ok:
-                report.expect(
-                    False,
-                    "",
+                report.fail(
                     f"layers[{number}] ({kind}): {key}={mine!r}; the spec says {value!r}",
                     "Compare each layer's settings with the spec, one by one.",
                 )
@@ -625,9 +571,7 @@ def _build_variant(answer: Any, report: Report) -> None:
     except Exception:  # a string or a plain function: probabilities, as Keras' default
         from_logits = False
     if loss == "categorical_crossentropy":
-        report.expect(
-            False,
-            "",
+        report.fail(
             "loss 'categorical_crossentropy' expects one-hot vectors; the labels are class "
             "indices (0, 1, 2, ...)",
             "For integer labels the loss is the sparse variant of categorical cross-entropy.",
@@ -755,12 +699,7 @@ def _plain_conv(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     ),
 )
 def _convolve(answer: Any, report: Report) -> None:
-    report.require(
-        callable(answer) and not isinstance(answer, type),
-        "answer is a function",
-        f"answer must be your function convolve(image, kernel); got {describe(answer)}",
-        "Define the function with def, then answer = convolve (no parentheses).",
-    )
+    need_function(answer, report, "convolve(image, kernel)")
     rng = np.random.default_rng(4)
     for number, (shape, k) in enumerate(_CONV_CASES, 1):
         image = rng.uniform(0, 1, size=shape).astype("float32")
@@ -768,9 +707,7 @@ def _convolve(answer: Any, report: Report) -> None:
         what = f"convolve(image of shape {shape}, kernel of shape {kernel.shape})"
 
         def call(image=image, kernel=kernel):
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                return answer(image.copy(), kernel.copy())
+            return quietly(answer, image.copy(), kernel.copy())
 
         got = report.attempt(
             what,
@@ -784,7 +721,7 @@ def _convolve(answer: Any, report: Report) -> None:
             mine = np.asarray(got, dtype="float64")
         except (TypeError, ValueError):
             mine = None
-        _need(
+        need(
             report,
             mine is not None and mine.ndim >= 2,
             f"{what} must return a 2-D array of numbers; got {describe(got)}",
@@ -795,54 +732,48 @@ def _convolve(answer: Any, report: Report) -> None:
         rows, cols = keras_map.shape
         if mine.shape != keras_map.shape:
             if mine.shape == shape[:2]:
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what} has shape {mine.shape}, the image's own size; Keras' default "
                     f"padding='valid' gives ({rows}, {cols})",
                     "Without padding the window only goes where it fits whole: H - k + 1 rows.",
+                    stop=True,
                 )
             if k != 3 and mine.shape == (shape[0] - 2, shape[1] - 2):
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what} has shape {mine.shape}: a kernel of side 3 is assumed; this one "
                     f"has kernel side {k}, so Keras gives ({rows}, {cols})",
                     "Read the kernel's side from kernel.shape instead of writing 3.",
+                    stop=True,
                 )
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what} must have shape ({rows}, {cols}); got shape {mine.shape}",
                 "Rows of positions: H - k + 1; columns: W - k + 1 (height is axis 0).",
+                stop=True,
             )
         if np.allclose(mine, keras_map, rtol=1e-4, atol=1e-4):
             report.passed.append(f"case {number}: {what} matches Conv2D")
             continue
         if np.allclose(mine, _plain_conv(image, kernel[::-1, ::-1]), rtol=1e-4, atol=1e-4):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: you flipped the kernel (the convolution of signal processing); "
                 "Conv2D computes a cross-correlation",
                 "Keras does not flip the kernel: multiply each window by the kernel as it is.",
+                stop=True,
             )
         if shape[2] > 1 and np.allclose(
             mine, _plain_conv(image[..., :1], kernel[..., :1]), rtol=1e-4, atol=1e-4
         ):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: only the first channel is counted; a filter adds up its window over "
                 "every input channel",
                 "One filter has k x k x C weights and gives one number per position: sum the "
                 "products over rows, columns and channels.",
+                stop=True,
             )
         i, j = np.unravel_index(np.argmax(np.abs(mine - keras_map)), keras_map.shape)
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what} differs from Conv2D: at row {i}, column {j} Keras gives "
             f"{keras_map[i, j]:.4f}; got {mine[i, j]:.4f}",
             "Position (i, j) of the output is the sum of image[i:i+k, j:j+k, :] * kernel.",
+            stop=True,
         )

@@ -11,18 +11,13 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import need, need_function
 from course_utils.exercises._core import Report, exercise
 
 _SETUP = """
 import keras
 PATIENCE = 5
 """
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
 
 
 # ---------------------------------------------------------------------------
@@ -133,7 +128,7 @@ def _early_stopping(answer: Any, report: Report) -> None:
     import keras
 
     early_stopping = keras.callbacks.EarlyStopping
-    _need(
+    need(
         report,
         not (isinstance(answer, type) and issubclass(answer, early_stopping)),
         "answer is EarlyStopping, the class itself, not a callback made from it; got "
@@ -150,17 +145,13 @@ def _early_stopping(answer: Any, report: Report) -> None:
     if monitor == "val_loss":
         report.passed.append("it watches val_loss, the validation loss")
     elif monitor == "loss":
-        report.expect(
-            False,
-            "",
+        report.fail(
             "it watches the training loss (monitor='loss'), which keeps falling while the "
             "model overfits; got monitor='loss'",
             "Overfitting shows on images the model never trains on: the validation loss.",
         )
     else:
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"the lesson's rule watches the validation loss, monitor='val_loss'; got "
             f"monitor={monitor!r}",
             "fit logs the validation loss as val_loss when it gets validation_data.",
@@ -313,6 +304,21 @@ _OVERFIT_CASES = (
 )
 
 
+_OVERFIT_SOLUTION = """
+def first_overfitting_epoch(loss, val_loss, patience):
+    best = 0  # index of the lowest validation loss so far
+    for i in range(len(val_loss)):
+        if val_loss[i] < val_loss[best]:
+            best = i
+        if i - best >= patience and loss[i] < loss[best]:
+            return i + 1  # epochs count from 1
+    return None
+
+
+answer = first_overfitting_epoch
+"""
+
+
 @exercise(
     "05.overfit-epoch",
     title="Find where the rule calls it overfitting",
@@ -331,19 +337,7 @@ _OVERFIT_CASES = (
         "The rule also asks that the training loss is below its value at the lowest "
         "validation epoch; epochs count from 1.",
     ),
-    solution="""
-    def first_overfitting_epoch(loss, val_loss, patience):
-        best = 0  # index of the lowest validation loss so far
-        for i in range(len(val_loss)):
-            if val_loss[i] < val_loss[best]:
-                best = i
-            if i - best >= patience and loss[i] < loss[best]:
-                return i + 1  # epochs count from 1
-        return None
-
-
-    answer = first_overfitting_epoch
-    """,
+    solution=_OVERFIT_SOLUTION,
     wrong=(
         (
             """
@@ -368,43 +362,14 @@ _OVERFIT_CASES = (
             "only the epochs so far",
         ),
         (
-            """
-            def first_overfitting_epoch(loss, val_loss, patience):
-                best = 0
-                for i in range(len(val_loss)):
-                    if val_loss[i] < val_loss[best]:
-                        best = i
-                    if i - best >= patience:
-                        return i + 1
-                return None
-            answer = first_overfitting_epoch
-            """,
+            _OVERFIT_SOLUTION.replace(" and loss[i] < loss[best]", ""),
             "the training loss did not fall",
         ),
-        (
-            """
-            def first_overfitting_epoch(loss, val_loss, patience):
-                best = 0
-                for i in range(len(val_loss)):
-                    if val_loss[i] < val_loss[best]:
-                        best = i
-                    if i - best >= patience and loss[i] < loss[best]:
-                        return i
-                return None
-            answer = first_overfitting_epoch
-            """,
-            "epochs count from 1",
-        ),
+        (_OVERFIT_SOLUTION.replace("return i + 1", "return i"), "epochs count from 1"),
     ),
 )
 def _overfit_epoch(answer: Any, report: Report) -> None:
-    _need(
-        report,
-        callable(answer) and not isinstance(answer, type),
-        "answer must be your function first_overfitting_epoch(loss, val_loss, patience); "
-        f"got {describe(answer)}",
-        "Define the function with def, then answer = first_overfitting_epoch (no parentheses).",
-    )
+    need_function(answer, report, "first_overfitting_epoch(loss, val_loss, patience)")
     for name, loss, val_loss, patience, seen, hint in _OVERFIT_CASES:
         expected = _reference_overfit(loss, val_loss, patience)
         what = f"On {name}"
@@ -414,7 +379,7 @@ def _overfit_epoch(answer: Any, report: Report) -> None:
             "It is called with two lists of floats (one value per epoch) and an int.",
         )
         is_int = isinstance(got, numbers.Integral) and not isinstance(got, bool)
-        _need(
+        need(
             report,
             got is None or is_int,
             f"{what}: the function must return an epoch number (an int) or None; got "
@@ -441,7 +406,7 @@ def _overfit_epoch(answer: Any, report: Report) -> None:
             hint = "Compare the count of epochs since the lowest value with >=, not >."
         else:
             detail = f"{seen} (expected {shown}); got {got}"
-        _need(report, False, f"{what}: {detail}", hint)
+        report.fail(f"{what}: {detail}", hint, stop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -508,34 +473,35 @@ def _all_layers(model: Any) -> list[Any]:
     return found
 
 
-_REG_BODY = """
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),"""
+_REG_SOLUTION = """
+def build_model(input_shape, num_classes):
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.RandomRotation(0.5),  # any pose: up to half a turn either way
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.3),  # active in fit only
+            keras.layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
 
 
-def _reg_wrong(extra: str, dropout: bool = True, compiled: bool = True, units: str = "") -> str:
-    tail = "keras.layers.Dropout(0.3)," if dropout else ""
-    body = _REG_BODY
-    compile_line = (
-        'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", '
-        'metrics=["accuracy"])'
-        if compiled
-        else ""
-    )
-    return (
-        "def build_model(input_shape, num_classes):\n"
-        "    model = keras.Sequential([\n"
-        f"        keras.Input(input_shape),\n        {extra}{body}\n"
-        f"        {tail} keras.layers.Dense({units or 'num_classes'}, activation='softmax')])\n"
-        f"    {compile_line}\n"
-        "    return model\n"
-        "answer = build_model\n"
-    )
+answer = build_model
+"""
+_ROTATION = (
+    "            keras.layers.RandomRotation(0.5),  # any pose: up to half a turn either way\n"
+)
+_DROPOUT = "            keras.layers.Dropout(0.3),  # active in fit only\n"
 
 
 @exercise(
@@ -558,48 +524,30 @@ def _reg_wrong(extra: str, dropout: bool = True, compiled: bool = True, units: s
         "covers the poses that the training shapes already have.",
     ),
     setup=_SETUP,
-    solution="""
-    def build_model(input_shape, num_classes):
-        model = keras.Sequential(
-            [
-                keras.Input(input_shape),
-                keras.layers.RandomRotation(0.5),  # any pose: up to half a turn either way
-                keras.layers.Rescaling(1 / 255),
-                keras.layers.Conv2D(32, 3, activation="relu"),
-                keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(64, 3, activation="relu"),
-                keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(),
-                keras.layers.Dense(128, activation="relu"),
-                keras.layers.Dropout(0.3),  # active in fit only
-                keras.layers.Dense(num_classes, activation="softmax"),
-            ]
-        )
-        model.compile(
-            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-        )
-        return model
-
-
-    answer = build_model
-    """,
+    solution=_REG_SOLUTION,
     wrong=(
-        (_reg_wrong("", dropout=False), "below the target"),
-        (_reg_wrong("keras.layers.RandomRotation(15 / 360),"), "turns of at most 15°"),
-        (_reg_wrong("keras.layers.RandomRotation(0.5),", compiled=False), "is not compiled"),
-        (_reg_wrong("keras.layers.RandomRotation(0.5),", units="10"), "10 class scores"),
+        (
+            _REG_SOLUTION.replace(_ROTATION, "").replace(_DROPOUT, ""),
+            "below the target",
+        ),
+        (
+            _REG_SOLUTION.replace(
+                _ROTATION, "            keras.layers.RandomRotation(15 / 360),\n"
+            ),
+            "turns of at most 15°",
+        ),
+        (
+            _REG_SOLUTION[: _REG_SOLUTION.index("    model.compile")]
+            + "    return model\nanswer = build_model\n",
+            "is not compiled",
+        ),
+        (_REG_SOLUTION.replace("Dense(num_classes", "Dense(10"), "10 class scores"),
     ),
 )
 def _regularize(answer: Any, report: Report) -> None:
     import keras
 
-    _need(
-        report,
-        callable(answer) and not isinstance(answer, type),
-        "answer must be your function build_model(input_shape, num_classes); got "
-        f"{describe(answer)}",
-        "Define the function with def, then answer = build_model (no parentheses).",
-    )
+    need_function(answer, report, "build_model(input_shape, num_classes)")
     shape, classes = (_REG_SIZE, _REG_SIZE, 3), len(_REG_CLASSES)
     keras.utils.set_random_seed(_REG_SEED)
     model = report.attempt(
@@ -607,13 +555,13 @@ def _regularize(answer: Any, report: Report) -> None:
         lambda: answer(shape, classes),
         "build_model receives the input shape and the number of classes; build with them.",
     )
-    _need(
+    need(
         report,
         isinstance(model, keras.Model),
         f"build_model must return a Keras model; got {describe(model)}",
         "End build_model with return model.",
     )
-    _need(
+    need(
         report,
         getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None,
         f"the model {model.name!r} is not compiled: fit needs its optimizer and loss; got an "
@@ -625,7 +573,7 @@ def _regularize(answer: Any, report: Report) -> None:
         lambda: np.asarray(model(np.zeros((2, *shape), "float32"), training=False)),
         "Build the model for input_shape: keras.Input(input_shape).",
     )
-    _need(
+    need(
         report,
         scores.shape == (2, classes),
         f"the model must output {classes} class scores per image (num_classes); got "
@@ -634,7 +582,7 @@ def _regularize(answer: Any, report: Report) -> None:
         "The last Dense layer has num_classes units, one per class.",
     )
     weights = model.count_params()
-    _need(
+    need(
         report,
         weights <= _REG_MAX_WEIGHTS,
         f"the model has {weights:,} weights; the check trains models of at most "

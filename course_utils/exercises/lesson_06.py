@@ -2,57 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import as_array, call, need, need_function
 from course_utils.exercises._core import Report, exercise
 
 _SETUP = """
 import numpy as np
 """
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
-
-
-def _function(answer: Any, report: Report, signature: str) -> None:
-    _need(
-        report,
-        callable(answer) and not isinstance(answer, type),
-        f"answer must be your function {signature}; got {describe(answer)}",
-        f"Define the function with def, then answer = {signature.split('(')[0]} (no parentheses).",
-    )
-
-
-def _call(report: Report, what: str, function: Any, *args: Any, hint: str) -> Any:
-    """Call the learner's function quietly (an overflow warning is the check's to report)."""
-
-    def run():
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return function(*args)
-
-    return report.attempt(what, run, hint)
-
-
-def _as_numbers(report: Report, what: str, value: Any, hint: str) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype="float64")
-    except (TypeError, ValueError):
-        array = None
-    _need(
-        report,
-        array is not None and array.ndim > 0,
-        f"{what} must return an array of numbers; got {describe(value)}",
-        hint,
-    )
-    return array
 
 
 # ---------------------------------------------------------------------------
@@ -144,19 +104,24 @@ _SOFTMAX_CASES = (
     ),
 )
 def _softmax(answer: Any, report: Report) -> None:
-    _function(answer, report, "softmax(scores)")
+    need_function(answer, report, "softmax(scores)")
     for title, scores in _SOFTMAX_CASES:
         what = f"softmax on {title} {scores.shape}"
-        got = _call(
+        got = call(
             report,
             what,
             answer,
             scores.copy(),
             hint="Work on NumPy arrays: np.exp, and sum with axis=-1 and keepdims=True.",
         )
-        mine = _as_numbers(report, what, got, "Return the array of probabilities.")
+        mine = as_array(
+            report,
+            got,
+            f"{what} must return an array of numbers",
+            "Return the array of probabilities.",
+        )
         reference = _keras_softmax(scores)
-        _need(
+        need(
             report,
             mine.shape == scores.shape,
             f"{what} must have the shape of the scores, {scores.shape}; got shape {mine.shape}",
@@ -166,48 +131,43 @@ def _softmax(answer: Any, report: Report) -> None:
         if not np.all(np.isfinite(mine)):
             large = scores.max(axis=-1)
             if np.all(large > 100):
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what}: got {mine.tolist()}: np.exp overflows to infinity for "
                     "scores this large, and inf / inf is nan",
                     "Softmax does not change when a row's scores are all shifted by the same "
                     "number: shift them so that the largest is 0 before np.exp.",
+                    stop=True,
                 )
             if mine.ndim == 2 and len(mine) > 1 and np.all(np.isfinite(mine[-1])):
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what}: the row of small scores becomes nan when the batch's largest "
                     "score is subtracted from it; shift each row by each row's own largest "
                     f"score; got {np.round(mine, 3).tolist()}",
                     "The shift must come from the row itself: scores.max(axis=-1, keepdims=True).",
+                    stop=True,
                 )
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: probabilities must be finite numbers; got {np.round(mine, 3).tolist()}",
                 "Exponentiate every score and divide by the sum of the row's exponentials.",
+                stop=True,
             )
         if mine.ndim == 2 and len(mine) > 1 and not np.allclose(mine.sum(axis=-1), 1, atol=1e-5):
             if np.isclose(mine.sum(), 1, atol=1e-5):
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what}: the whole batch adds up to 1, not each row; got row sums "
                     f"{np.round(mine.sum(axis=-1), 3).tolist()}",
                     "Each image gets its own distribution: sum the exponentials of each row "
                     "(axis=-1, keepdims=True).",
+                    stop=True,
                 )
             if np.allclose(mine.sum(axis=0), 1, atol=1e-5):
-                _need(
-                    report,
-                    False,
+                report.fail(
                     f"{what}: each column adds up to 1, not each row (axis 0 runs over the "
                     f"images); got row sums {np.round(mine.sum(axis=-1), 3).tolist()}",
                     "Rows are images, columns are classes: normalise along the last axis.",
+                    stop=True,
                 )
-        _need(
+        need(
             report,
             np.allclose(mine, reference, rtol=1e-5, atol=1e-6),
             f"{what}: Keras gives {np.round(reference, 4).tolist()}; got "
@@ -232,6 +192,18 @@ def _confusion_cases() -> list[tuple[str, np.ndarray, np.ndarray, int]]:
     ]
 
 
+_CONFUSION_SOLUTION = """
+def my_confusion_matrix(y_true, y_pred, num_classes):
+    matrix = np.zeros((num_classes, num_classes), dtype="int64")
+    for true_class, predicted_class in zip(y_true, y_pred):
+        matrix[true_class, predicted_class] += 1
+    return matrix
+
+
+answer = my_confusion_matrix
+"""
+
+
 @exercise(
     "06.confusion",
     title="A confusion matrix in NumPy",
@@ -251,70 +223,39 @@ def _confusion_cases() -> list[tuple[str, np.ndarray, np.ndarray, int]]:
         "count every image.",
     ),
     setup=_SETUP,
-    solution="""
-    def my_confusion_matrix(y_true, y_pred, num_classes):
-        matrix = np.zeros((num_classes, num_classes), dtype="int64")
-        for true_class, predicted_class in zip(y_true, y_pred):
-            matrix[true_class, predicted_class] += 1
-        return matrix
-
-
-    answer = my_confusion_matrix
-    """,
+    solution=_CONFUSION_SOLUTION,
     wrong=(
         (
-            """
-            def my_confusion_matrix(y_true, y_pred, num_classes):
-                matrix = np.zeros((num_classes, num_classes), dtype="int64")
-                for t, p in zip(y_true, y_pred):
-                    matrix[p, t] += 1
-                return matrix
-            answer = my_confusion_matrix
-            """,
+            _CONFUSION_SOLUTION.replace(
+                "[true_class, predicted_class] +", "[predicted_class, true_class] +"
+            ),
             "transposed",
         ),
         (
-            """
-            def my_confusion_matrix(y_true, y_pred, num_classes):
-                matrix = np.zeros((num_classes, num_classes), dtype="int64")
-                matrix[y_true, y_pred] += 1
-                return matrix
-            answer = my_confusion_matrix
-            """,
+            _CONFUSION_SOLUTION.replace(
+                "for true_class, predicted_class in zip(y_true, y_pred):\n"
+                "        matrix[true_class, predicted_class]",
+                "matrix[y_true, y_pred]",
+            ),
             "counted once",
         ),
         (
-            """
-            def my_confusion_matrix(y_true, y_pred, num_classes):
-                size = int(max(np.max(y_true), np.max(y_pred))) + 1
-                matrix = np.zeros((size, size), dtype="int64")
-                for t, p in zip(y_true, y_pred):
-                    matrix[t, p] += 1
-                return matrix
-            answer = my_confusion_matrix
-            """,
+            _CONFUSION_SOLUTION.replace(
+                "np.zeros((num_classes, num_classes)",
+                "np.zeros((int(max(np.max(y_true), np.max(y_pred))) + 1,) * 2",
+            ),
             "a class that no image has",
         ),
-        (
-            """
-            def my_confusion_matrix(y_true, y_pred, num_classes):
-                matrix = np.zeros((num_classes, num_classes))
-                for t, p in zip(y_true, y_pred):
-                    matrix[t, p] += 1
-                return matrix
-            answer = my_confusion_matrix
-            """,
-            "stored as float64",
-        ),
+        (_CONFUSION_SOLUTION.replace(', dtype="int64"', ""), "stored as float64"),
     ),
 )
 def _confusion(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    _function(answer, report, "my_confusion_matrix(y_true, y_pred, num_classes)")
+    need_function(answer, report, "my_confusion_matrix(y_true, y_pred, num_classes)")
     for title, y_true, y_pred, k in _confusion_cases():
         what = f"my_confusion_matrix on {title}"
-        got = _call(
+        got = call(
             report,
             what,
             answer,
@@ -323,17 +264,18 @@ def _confusion(answer: Any, report: Report) -> None:
             k,
             hint="Start from np.zeros((num_classes, num_classes), dtype='int64').",
         )
-        mine = _as_numbers(report, what, got, "Return the matrix of counts.")
+        mine = as_array(
+            report, got, f"{what} must return an array of numbers", "Return the matrix of counts."
+        )
         reference = tf.math.confusion_matrix(y_true, y_pred, num_classes=k).numpy()
         if mine.shape != reference.shape and mine.ndim == 2 and mine.shape[0] == mine.shape[1]:
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: the matrix must be ({k}, {k}) for num_classes = {k}, even for a class "
                 f"that no image has and none is predicted as; got shape {mine.shape}",
                 "Size the matrix from num_classes, not from the largest label you see.",
+                stop=True,
             )
-        _need(
+        need(
             report,
             mine.shape == reference.shape,
             f"{what} must have shape {reference.shape}; got shape {mine.shape}",
@@ -341,7 +283,7 @@ def _confusion(answer: Any, report: Report) -> None:
         )
         if np.array_equal(mine, reference):
             kind = np.asarray(got).dtype
-            _need(
+            need(
                 report,
                 np.issubdtype(kind, np.integer),
                 f"{what}: the counts are right but stored as {kind}; counts are whole numbers, "
@@ -351,29 +293,26 @@ def _confusion(answer: Any, report: Report) -> None:
             report.passed.append(f"{what}: same as tf.math.confusion_matrix")
             continue
         if np.array_equal(mine, reference.T):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: the matrix is transposed: rows must be true classes and columns "
                 f"predictions; got {mine.astype(int).tolist()}",
                 "Row i holds the images whose true class is i; the column is what the network "
                 "said.",
+                stop=True,
             )
         if np.array_equal(mine, (reference > 0).astype(int)):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: a pair (true, predicted) that occurs several times is counted once: "
                 f"the matrix adds up to {int(mine.sum())}, for {len(y_true)} images",
                 "Every image must add 1 to its cell, also when another image already did.",
+                stop=True,
             )
         rows, cols = np.nonzero(mine != reference)
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: cell ({rows[0]}, {cols[0]}) should count {reference[rows[0], cols[0]]}; "
             f"got {mine[rows[0], cols[0]]:g}",
             "Count, for each image, one in the cell (true class, predicted class).",
+            stop=True,
         )
 
 
@@ -486,11 +425,11 @@ def _mistake_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ),
 )
 def _confident_mistake(answer: Any, report: Report) -> None:
-    _function(answer, report, "most_confident_mistake(y_true, probabilities)")
+    need_function(answer, report, "most_confident_mistake(y_true, probabilities)")
     for title, y_true, probabilities in _mistake_cases():
         what = f"most_confident_mistake on {title}"
         expected = _reference_mistake(y_true, probabilities)
-        got = _call(
+        got = call(
             report,
             what,
             answer,
@@ -501,7 +440,7 @@ def _confident_mistake(answer: Any, report: Report) -> None:
             else "Try your function on the lesson's splits.y_test and probabilities first.",
         )
         if expected is None:
-            _need(
+            need(
                 report,
                 got is None,
                 f"{what}: there is no mistake, so the answer is None; got {describe(got)}",
@@ -510,7 +449,7 @@ def _confident_mistake(answer: Any, report: Report) -> None:
             report.passed.append(f"{what}: None, no mistake")
             continue
         is_index = isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_))
-        _need(
+        need(
             report,
             is_index,
             f"{what} must return the index of one image, an int; got {describe(got)}",
@@ -520,7 +459,7 @@ def _confident_mistake(answer: Any, report: Report) -> None:
         if got == expected:
             report.passed.append(f"{what}: image {got}, as the check finds")
             continue
-        _need(
+        need(
             report,
             0 <= got < len(y_true),
             f"{what}: {got} is not an image index; there are {len(y_true)} images; got {got}",
@@ -531,34 +470,30 @@ def _confident_mistake(answer: Any, report: Report) -> None:
         position = int(np.flatnonzero(wrong == expected)[0])
         true_probability = probabilities[np.arange(len(y_true)), y_true]
         if got == position:
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: {got} is the position among the mistakes, not the image's index in "
                 f"y_true (image {expected}); got {got}",
                 "Map the position back: the indices of the mistakes hold the image numbers.",
+                stop=True,
             )
         if predicted[got] == y_true[got]:
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: image {got} is predicted right (class {int(predicted[got])} with "
                 f"{probabilities[got].max():.0%}); got a right prediction, not a mistake",
                 "Keep only the images whose predicted class differs from the true class.",
+                stop=True,
             )
         if got == int(true_probability.argmin()):
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{what}: image {got} gives the lowest probability to its true class "
                 f"({true_probability[got]:.0%}); the most confident mistake is the one whose "
                 f"wrong answer gets the highest probability; got {got}",
                 "Confidence is the probability of the predicted class, the row's largest value.",
+                stop=True,
             )
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: image {got} is a mistake with {probabilities[got].max():.0%}, but image "
             f"{expected} is wrong with {probabilities[expected].max():.0%}; got {got}",
             "Among the mistakes, take the one whose largest probability is the largest.",
+            stop=True,
         )

@@ -4,35 +4,20 @@ test-time augmentation and reading an ablation's spread."""
 from __future__ import annotations
 
 import copy
-import warnings
 from typing import Any
 
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import (
+    as_array,
+    dataset_pair,
+    need,
+    need_function,
+    quietly,
+    read_batches,
+)
 from course_utils.exercises._core import Report, exercise
-
-
-def _need(report: Report, ok: bool, wrong: str, hint: str) -> None:
-    """Stop the check with ``wrong`` unless ``ok``; a passing step records nothing."""
-    if not ok:
-        report.require(False, "", wrong, hint)
-
-
-def _function(answer: Any, report: Report, signature: str) -> None:
-    _need(
-        report,
-        callable(answer) and not isinstance(answer, type),
-        f"answer must be your function {signature}; got {describe(answer)}",
-        f"Define the function with def, then answer = {signature.split('(')[0]} (no parentheses).",
-    )
-
-
-def _quietly(function: Any, *args: Any, **kwargs: Any) -> Any:
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
-
 
 # ---------------------------------------------------------------------------
 # 07.mixup-chain
@@ -57,52 +42,9 @@ def _one_hot_rows(labels: np.ndarray) -> np.ndarray:
     )
 
 
-def _pair_of_datasets(answer: Any, report: Report) -> tuple[Any, Any]:
-    import tensorflow as tf
-
-    _need(
-        report,
-        isinstance(answer, (tuple, list)) and len(answer) == 2,
-        "answer must be a pair (mix_train_ds, mix_val_ds) of tf.data.Dataset; got "
-        f"{describe(answer)}",
-        "Put both pipelines in a tuple: answer = (mix_train_ds, mix_val_ds).",
-    )
-    for name, value in zip(("mix_train_ds", "mix_val_ds"), answer, strict=True):
-        _need(
-            report,
-            isinstance(value, tf.data.Dataset),
-            f"{name} must be a tf.data.Dataset; got {describe(value)}",
-            "Start from tf.data.Dataset.from_tensor_slices((images, one_hot_labels)).",
-        )
-        spec = value.element_spec
-        if isinstance(spec, dict):
-            _need(
-                report,
-                False,
-                f"{name} yields dicts {sorted(spec)}; fit expects (images, labels) pairs; got "
-                f"element_spec {spec}",
-                "The mixing layer takes and gives a dict; end the chain with a map back to the "
-                "pair (batch['images'], batch['labels']), as the lesson's one run does.",
-            )
-        _need(
-            report,
-            isinstance(spec, tuple) and len(spec) == 2,
-            f"{name} must yield (images, labels) pairs; got element_spec {spec}",
-            "Slice a tuple (images, labels), and return both from every map function.",
-        )
-    report.passed.append("two tf.data.Dataset that yield (images, labels) pairs")
-    return answer[0], answer[1]
-
-
 def _read(dataset: Any, report: Report, name: str, count: int) -> list[tuple]:
-    def take():
-        return [
-            (np.asarray(images), np.asarray(labels))
-            for images, labels in dataset.take(count).as_numpy_iterator()
-        ]
-
-    batches = report.attempt(f"Reading batches from {name}", take)
-    _need(report, bool(batches), f"{name} yields nothing; got 0 batches", "Check the chain.")
+    batches = read_batches(dataset, report, name, count)
+    need(report, bool(batches), f"{name} yields nothing; got 0 batches", "Check the chain.")
     return batches
 
 
@@ -230,17 +172,23 @@ def _mixup_chain(answer: Any, report: Report) -> None:
     import keras
     import tensorflow as tf
 
-    train, val = _pair_of_datasets(answer, report)
+    train, val = dataset_pair(
+        answer,
+        report,
+        ("mix_train_ds", "mix_val_ds"),
+        "Start from tf.data.Dataset.from_tensor_slices((images, one_hot_labels)).",
+        "pipelines",
+    )
     for name, dataset in (("mix_train_ds", train), ("mix_val_ds", val)):
         images, labels = dataset.element_spec
-        _need(
+        need(
             report,
             isinstance(images, tf.TensorSpec) and images.dtype == tf.float32,
             f"{name}: images must be float32; got {getattr(images, 'dtype', images)!r}",
             "Keras layers compute in float32: convert the images with .astype('float32') or "
             "tf.cast before the chain.",
         )
-        _need(
+        need(
             report,
             images.shape.rank == 4,
             f"{name}: elements must be batches of images (batch, H, W, C); got images {images}",
@@ -248,16 +196,15 @@ def _mixup_chain(answer: Any, report: Report) -> None:
         )
         rank = labels.shape.rank if isinstance(labels, tf.TensorSpec) else None
         if rank == 1:
-            _need(
-                report,
-                False,
+            report.fail(
                 f"{name}: labels are class numbers, one per image; MixUp and "
                 "categorical_crossentropy need one-hot rows (batch, num_classes); got labels "
                 f"{labels}",
                 "Turn each class number into a row with a 1 in its column, for example "
                 "np.eye(num_classes, dtype='float32')[labels], before the chain.",
+                stop=True,
             )
-        _need(
+        need(
             report,
             rank == 2 and labels.dtype == tf.float32,
             f"{name}: labels must be float32 one-hot rows (batch, num_classes); got labels "
@@ -282,9 +229,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
     sums = train_labels.sum(axis=1)
     if not (np.allclose(sums, 1, atol=1e-3) and train_labels.min() >= -1e-6):
         looks_like_numbers = train_labels.max() > 1 + 1e-3
-        _need(
-            report,
-            False,
+        report.fail(
             "mix_train_ds: each label row must be class weights that add up to 1"
             + (
                 " (MixUp blended class numbers, which are not weights: 0.3 x class 2 + "
@@ -295,6 +240,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
             + f"; got row sums {np.round(sums[:6], 2).tolist()}",
             "MixUp blends label rows, so each row must already be one-hot (class weights) "
             "before it mixes them: convert the class numbers first.",
+            stop=True,
         )
     report.passed.append("every training label row adds up to 1")
     report.expect(
@@ -305,7 +251,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
         "Convert both label arrays with the same num_classes.",
     )
     mixed = ~_one_hot_rows(train_labels)
-    _need(
+    need(
         report,
         bool(mixed.any()),
         f"mix_train_ds: every training label is still one-hot ({len(train_labels)} images "
@@ -320,14 +266,13 @@ def _mixup_chain(answer: Any, report: Report) -> None:
     )
     clean = _one_hot_rows(val_labels)
     if not clean.all():
-        _need(
-            report,
-            False,
+        report.fail(
             f"mix_val_ds has mixed labels: {int((~clean).sum())} of {len(val_labels)} rows are "
             "not one-hot; got rows whose largest class weight is as low as "
             f"{val_labels.max(axis=1).min():.3f}",
             "Validation is measured on real images with their true classes: leave the mixing "
             "layer out of the validation chain.",
+            stop=True,
         )
     report.passed.append("validation labels are one-hot: nothing mixed them")
 
@@ -348,7 +293,7 @@ def _mixup_chain(answer: Any, report: Report) -> None:
 
     train_loss, val_loss = report.attempt(
         "Training a small model (loss='categorical_crossentropy') for one step on your pipelines",
-        lambda: _quietly(fit_one_step),
+        lambda: quietly(fit_one_step),
         "fit takes (images, labels) pairs whose labels have one column per class.",
     )
     report.expect(
@@ -434,7 +379,7 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
     import keras
 
     RandAugment = keras.layers.RandAugment
-    _need(
+    need(
         report,
         answer is not RandAugment,
         "answer is the class RandAugment itself, not a layer; got the class "
@@ -444,15 +389,14 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
     inner = getattr(answer, "layers", None)
     if isinstance(answer, keras.layers.Layer) and isinstance(inner, (list, tuple)):
         held = [type(layer).__name__ for layer in inner]
-        _need(
-            report,
-            False,
+        report.fail(
             f"answer is a {type(answer).__name__} that holds {held}; the task asks for the "
             f"RandAugment layer itself; got {describe(answer)}",
             "A Pipeline is fine in a data set's map, but the check reads the layer's own "
             "knobs: answer the RandAugment object.",
+            stop=True,
         )
-    _need(
+    need(
         report,
         isinstance(answer, RandAugment),
         f"answer must be a keras.layers.RandAugment layer; got {describe(answer)}",
@@ -466,10 +410,8 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
     if (low, high) == (0.0, 255.0):
         top = answer.factor[1] * (high - low)
         grey = np.full((1, 4, 4, 3), 0.6, dtype="float32")
-        posterized = _quietly(answer.random_posterization, grey, training=True)
-        report.expect(
-            False,
-            "",
+        posterized = quietly(answer.random_posterization, grey, training=True)
+        report.fail(
             "value_range is (0, 255), the default, but the images are in [0, 1]: the colour "
             f"operations then work on the 0-255 scale (the brightness step adds up to "
             f"{top:.0f} to pixels that should stay below 1, and posterize turns a grey of "
@@ -502,9 +444,7 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
             f"factor {config['factor']}: rotations from 0 to {turn[1] * 360:.0f} degrees"
         )
     elif np.isclose(turn[1], want[1] / 2, atol=1e-6):
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"factor {config['factor']} gives rotations from 0 to {turn[1] * 360:.0f} degrees, "
             "one way only, not plus or minus that; the task asks for at most 54; got "
             f"factor {config['factor']}",
@@ -512,9 +452,7 @@ def _randaugment_knobs(answer: Any, report: Report) -> None:
             "for RandomRotation(factor): the whole 54 degrees is the factor.",
         )
     else:
-        report.expect(
-            False,
-            "",
+        report.fail(
             f"factor {config['factor']} gives rotations from {turn[0] * 360:.0f} to "
             f"{turn[1] * 360:.0f} degrees; the task asks for 0 to 54; got factor "
             f"{config['factor']}",
@@ -603,41 +541,35 @@ def _probe_class() -> type:
 
 
 def _as_probabilities(report: Report, what: str, value: Any, shape: tuple) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype="float64")
-    except (TypeError, ValueError):
-        array = None
-    _need(
+    array = as_array(
         report,
-        array is not None and array.ndim > 0,
-        f"{what} must return an array of probabilities {shape}; got {describe(value)}",
+        value,
+        f"{what} must return an array of probabilities {shape}",
         "Return the averaged probabilities: one row per image, one column per class.",
     )
     if array.shape == shape[:1]:
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what} returns one number per image (class numbers, after argmax?); the task "
             f"asks for the averaged probabilities, shape {shape}; got shape {array.shape}",
             "Average the probabilities and return them; argmax comes after, when you need "
             "the predicted class.",
+            stop=True,
         )
     if array.ndim == 3 and array.shape[1:] == shape:
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what} returns every draw, shape (draws, images, classes), not their average; "
             f"got shape {array.shape}",
             "Average over the draws: the axis that runs over the n predictions.",
+            stop=True,
         )
-    _need(
+    need(
         report,
         array.shape == shape,
         f"{what} must have shape {shape}, one row of probabilities per image; got shape "
         f"{array.shape}",
         "Average over the draws (axis 0 of a list of predictions), not over images or classes.",
     )
-    _need(
+    need(
         report,
         bool(np.all(np.isfinite(array))),
         f"{what}: probabilities must be finite numbers; got {np.round(array, 3).tolist()}",
@@ -725,7 +657,7 @@ def _as_probabilities(report: Report, what: str, value: Any, shape: tuple) -> np
 def _tta_predict(answer: Any, report: Report) -> None:
     import keras
 
-    _function(answer, report, "tta_predict(model, images, augment, n)")
+    need_function(answer, report, "tta_predict(model, images, augment, n)")
     model = _tta_model()
     images = _tta_images()
     plain = np.asarray(model.predict(images, verbose=0), dtype="float64")
@@ -735,10 +667,10 @@ def _tta_predict(answer: Any, report: Report) -> None:
     # n = 1 with an augmenter that changes nothing: the plain prediction.
     what = "tta_predict(model, images, keras.layers.Identity(), n=1)"
     got = report.attempt(
-        what, lambda: _quietly(answer, model, images.copy(), keras.layers.Identity(), 1), call_hint
+        what, lambda: quietly(answer, model, images.copy(), keras.layers.Identity(), 1), call_hint
     )
     got = _as_probabilities(report, what, got, shape)
-    _need(
+    need(
         report,
         np.allclose(got, plain, atol=1e-5),
         f"{what} must equal model.predict(images), since nothing changes the images; got "
@@ -754,14 +686,12 @@ def _tta_predict(answer: Any, report: Report) -> None:
     what = f"tta_predict(model, images, augment, n={_TTA_N})"
     model.uses = 0
     got = report.attempt(
-        what, lambda: _quietly(answer, model, images.copy(), probe, _TTA_N), call_hint
+        what, lambda: quietly(answer, model, images.copy(), probe, _TTA_N), call_hint
     )
     uses = model.uses
     draws = list(probe.draws)
     if not draws:
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: the augmentation never ran in training mode, so every copy is the "
             "plain image; got "
             + (
@@ -772,33 +702,30 @@ def _tta_predict(answer: Any, report: Report) -> None:
             ),
             "Inside model.predict every layer runs in inference mode, where augmentation "
             "layers do nothing: call augment(images, training=True) yourself, before predict.",
+            stop=True,
         )
     got = _as_probabilities(report, what, got, shape)
     predictions = np.stack([np.asarray(model(d, training=False), "float64") for d in draws])
     sums = got.sum(axis=1)
     if np.allclose(sums, len(draws), atol=1e-3) and len(draws) > 1:
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: each row adds up to {len(draws)}: a sum of the draws, not their mean; got "
             f"row sums {np.round(sums, 3).tolist()}",
             "Divide the sum by n (or use np.mean over the draws) so each row is again a "
             "probability distribution.",
+            stop=True,
         )
     if len(draws) > 1 and np.allclose(got, predictions.max(axis=0), atol=1e-5):
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: each entry is the largest probability over the draws, not the mean; got "
             f"row sums {np.round(sums, 3).tolist()}",
             "A maximum taken class by class is no longer a probability distribution; average "
             "the draws.",
+            stop=True,
         )
     if len(draws) == 1 and _TTA_N > 1:
         repeated = uses >= _TTA_N
-        _need(
-            report,
-            False,
+        report.fail(
             f"{what}: augment ran once, so "
             + (
                 f"the {_TTA_N} predictions are of the same augmented images (one draw, "
@@ -810,8 +737,9 @@ def _tta_predict(answer: Any, report: Report) -> None:
             "Each of the n predictions needs a draw of its own: call the augmenter inside the loop."
             if repeated
             else "Make n draws and average their predictions; n is the number of augmented copies.",
+            stop=True,
         )
-    _need(
+    need(
         report,
         len(draws) == _TTA_N,
         f"{what}: augment made {len(draws)} draws; n = {_TTA_N} asks for {_TTA_N}; got "
@@ -819,7 +747,7 @@ def _tta_predict(answer: Any, report: Report) -> None:
         "One call of the augmenter per draw, n draws in all (n = 0 is not a case here).",
     )
     mean = predictions.mean(axis=0)
-    _need(
+    need(
         report,
         np.allclose(got, mean, atol=1e-5),
         f"{what} must be the mean of the {_TTA_N} draws' probabilities, "
@@ -837,7 +765,7 @@ def _tta_predict(answer: Any, report: Report) -> None:
     # A real Keras augmentation layer.
     layer = keras.layers.RandomBrightness(0.3, seed=3)
     what = "tta_predict(model, images, keras.layers.RandomBrightness(0.3), n=3)"
-    got = report.attempt(what, lambda: _quietly(answer, model, images.copy(), layer, 3), call_hint)
+    got = report.attempt(what, lambda: quietly(answer, model, images.copy(), layer, 3), call_hint)
     got = _as_probabilities(report, what, got, shape)
     report.expect(
         np.allclose(got.sum(axis=1), 1, atol=1e-4) and not np.allclose(got, plain, atol=1e-4),
@@ -1056,7 +984,7 @@ def _comparison(accuracies: dict[str, dict[str, list[float]]]) -> Any:
     ),
 )
 def _ranges_overlap(answer: Any, report: Report) -> None:
-    _function(answer, report, "overlap(records, a, b, test, interval='range')")
+    need_function(answer, report, "overlap(records, a, b, test, interval='range')")
     for number, (text, test, interval, accuracies) in enumerate(_overlap_cases(), 1):
         result = _comparison(accuracies)
         records = result.records()
@@ -1065,18 +993,18 @@ def _ranges_overlap(answer: Any, report: Report) -> None:
         call = f"overlap(records, 'MixUp', 'none', {test!r}, interval={interval!r})"
         got = report.attempt(
             f"case {number}: {call}",
-            lambda records=records, test=test, interval=interval: _quietly(
+            lambda records=records, test=test, interval=interval: quietly(
                 answer, copy.deepcopy(records), "MixUp", "none", test, interval=interval
             ),
             "Each record is a dict: record['setup'] and record[f'accuracy[{test}]'].",
         )
-        _need(
+        need(
             report,
             isinstance(got, (bool, np.bool_)),
             f"case {number}: {call} must return True or False; got {describe(got)}",
             "Return the comparison itself (a bool), not the intervals or a sentence.",
         )
-        _need(
+        need(
             report,
             bool(got) == expected,
             f"case {number}: {text}; Comparison.overlaps says {expected}; got {bool(got)}",

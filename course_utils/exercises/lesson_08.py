@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import need_function, returns_dataset
 from course_utils.exercises._core import Report, exercise
 
 # ---------------------------------------------------------------------------
@@ -148,18 +149,14 @@ def _compose(answer: Any, report: Report) -> None:
     }
     for text, candidate in mistakes.items():
         if np.allclose(matrix, candidate, atol=1e-3):
-            report.expect(
-                False,
-                "",
+            report.fail(
                 text,
                 "Follow one output pixel back: the last layer reads the previous layer's "
                 "output, and so on down to the original image.",
             )
             return
     probe = np.array([10.0, 20.0, 1.0])
-    report.expect(
-        False,
-        "",
+    report.fail(
         f"output pixel (10, 20) reads a different position than the chain: "
         f"({(expected @ probe)[0]:.1f}, {(expected @ probe)[1]:.1f}) expected; got "
         f"({(matrix @ probe)[0]:.1f}, {(matrix @ probe)[1]:.1f})",
@@ -200,12 +197,8 @@ def _compose(answer: Any, report: Report) -> None:
 def _global_batch(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    report.require(
-        callable(answer),
-        "answer is a function",
-        f"answer must be a function (strategy, per_replica) -> int; got {describe(answer)}",
-        "A lambda is enough: lambda strategy, per_replica: ...",
-    )
+    lambda_hint = "A lambda is enough: lambda strategy, per_replica: ..."
+    need_function(answer, report, "(strategy, per_replica) -> int", hint=lambda_hint)
     cases = [
         ("the default strategy (1 replica)", tf.distribute.get_strategy(), 32, 32),
         ("a strategy with 2 replicas", SimpleNamespace(num_replicas_in_sync=2), 32, 64),
@@ -237,9 +230,7 @@ def _global_batch(answer: Any, report: Report) -> None:
             )
         else:
             wrong = f"{what}, {per_replica} per replica: the global batch is {expected}; got {got}"
-        report.expect(
-            False,
-            "",
+        report.fail(
             wrong,
             "Each replica gets global batch / replicas images; solve that for the global batch.",
         )
@@ -281,16 +272,31 @@ def _files_dataset(paths: list[str], counter: list[int]) -> Any:
 
 
 def _pipeline(answer: Any, files: Any, report: Report, when: str) -> Any:
-    import tensorflow as tf
 
     dataset = report.attempt(f"Calling your function {when}", lambda: answer(files))
-    report.require(
-        isinstance(dataset, tf.data.Dataset),
-        "your function returns a tf.data.Dataset",
-        f"your function must return a tf.data.Dataset; got {describe(dataset)}",
+    return returns_dataset(
+        report,
+        dataset,
+        "your function",
         "Start from the files: files.map(...) returns a Dataset, and so does every step after.",
     )
-    return dataset
+
+
+_PREFETCH_SOLUTION = """
+answer = lambda files: (
+    files.map(
+        lambda path: tf.image.resize(
+            tf.io.decode_jpeg(tf.io.read_file(path), channels=3), (64, 64)
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    .cache()
+    .batch(32)
+    .prefetch(tf.data.AUTOTUNE)
+)
+"""
+_CACHE = "    .cache()\n"
+_PREFETCH = "    .prefetch(tf.data.AUTOTUNE)\n"
 
 
 @exercise(
@@ -308,70 +314,21 @@ def _pipeline(answer: Any, files: Any, report: Report, when: str) -> Any:
         "last step of a training pipeline is prefetch(tf.data.AUTOTUNE).",
     ),
     setup=_CACHE_SETUP,
-    solution="""
-    answer = lambda files: (
-        files.map(
-            lambda path: tf.image.resize(
-                tf.io.decode_jpeg(tf.io.read_file(path), channels=3), (64, 64)
-            ),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        .cache()
-        .batch(32)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    """,
+    solution=_PREFETCH_SOLUTION,
     wrong=(
         (
-            """
-            answer = lambda files: (
-                files.cache()
-                .map(lambda path: tf.image.resize(
-                    tf.io.decode_jpeg(tf.io.read_file(path), channels=3), (64, 64)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-                .batch(32)
-                .prefetch(tf.data.AUTOTUNE)
-            )
-            """,
+            _PREFETCH_SOLUTION.replace("files.map(", "files.cache().map(").replace(_CACHE, ""),
             "read the files again",
         ),
-        (
-            """
-            answer = lambda files: (
-                files.map(lambda path: tf.image.resize(
-                    tf.io.decode_jpeg(tf.io.read_file(path), channels=3), (64, 64)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-                .cache()
-                .batch(32)
-            )
-            """,
-            "no prefetch",
-        ),
-        (
-            """
-            answer = lambda files: (
-                files.map(lambda path: tf.image.resize(
-                    tf.io.decode_jpeg(tf.io.read_file(path), channels=3), (64, 64)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-                .cache()
-                .batch(16)
-                .prefetch(tf.data.AUTOTUNE)
-            )
-            """,
-            "batches of 16",
-        ),
+        (_PREFETCH_SOLUTION.replace(_PREFETCH, ""), "no prefetch"),
+        (_PREFETCH_SOLUTION.replace(".batch(32)", ".batch(16)"), "batches of 16"),
     ),
 )
 def _cache_prefetch(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    report.require(
-        callable(answer),
-        "answer is a function",
-        f"answer must be a function that takes a Dataset of file paths and returns the "
-        f"pipeline; got {describe(answer)}",
-        "A lambda is enough: lambda files: files.map(...)...",
-    )
+    what, lambda_hint = "of a Dataset of file paths", "A lambda is enough: lambda files: ..."
+    need_function(answer, report, what, returns="the pipeline", hint=lambda_hint)
     root = Path(tempfile.mkdtemp(prefix="course_exercise_08_"))
     try:
         paths = _write_jpegs(root / "photos")
@@ -430,9 +387,7 @@ def _cache_prefetch(answer: Any, report: Report) -> None:
         finally:
             (root / "moved").rename(root / "photos")
         if error is not None:
-            report.expect(
-                False,
-                "",
+            report.fail(
                 f"the second pass read the files again (with the files moved away it raised "
                 f"{error}): cache() must come after the map that decodes them",
                 "Place cache() where the images are already decoded: after the map.",

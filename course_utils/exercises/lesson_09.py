@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from course_utils._validation import describe
+from course_utils.exercises._checks import dataset_pair, read_batches
 from course_utils.exercises._core import Report, exercise
 
 #: The fixed budget: images of IMAGE_SIZE x IMAGE_SIZE x 3, N_TRAIN of them, at most EPOCHS epochs.
@@ -224,8 +225,7 @@ def _model(answer: Any, report: Report) -> None:
     report.expect(
         bool(np.all(out >= 0) and np.allclose(sums, 1, atol=1e-3)),
         "its outputs are probabilities (each row adds up to 1)",
-        f"its outputs are not probabilities: rows add up to {shown} "
-        "and do not add up to 1",
+        f"its outputs are not probabilities: rows add up to {shown} and do not add up to 1",
         "The last Dense layer needs the activation that turns scores into probabilities.",
     )
     report.require(
@@ -248,20 +248,13 @@ def _model(answer: Any, report: Report) -> None:
     )
 
 
-def _hashes(dataset: Any, report: Report, name: str, limit: int = 200) -> tuple[list, list, Any]:
-    """(image hashes, labels) of every element of one pass, and the first element's spec."""
-
-    def one_pass():
-        hashes, labels = [], []
-        for number, (images, y) in enumerate(dataset.as_numpy_iterator()):
-            if number >= limit:
-                break
-            images = np.asarray(images)
-            hashes += [hashlib.sha1(image.tobytes()).hexdigest() for image in images]
-            labels += np.asarray(y).reshape(-1).tolist()
-        return hashes, labels
-
-    return report.attempt(f"Reading {name}", one_pass)
+def _hashes(dataset: Any, report: Report, name: str, limit: int = 200) -> tuple[list, list]:
+    """(image hashes, labels) of every element of one pass (up to ``limit`` batches)."""
+    batches = read_batches(dataset, report, name, limit)
+    hashes = [
+        hashlib.sha1(image.tobytes()).hexdigest() for images, _ in batches for image in images
+    ]
+    return hashes, [y for _, labels in batches for y in labels.reshape(-1).tolist()]
 
 
 @exercise(
@@ -309,34 +302,17 @@ def _hashes(dataset: Any, report: Report, name: str, limit: int = 200) -> tuple[
 def _pipeline(answer: Any, report: Report) -> None:
     import tensorflow as tf
 
-    report.require(
-        isinstance(answer, (tuple, list)) and len(answer) == 2,
-        "answer is a pair (train_ds, val_ds)",
-        f"answer must be a pair (train_ds, val_ds) of tf.data.Dataset; got {describe(answer)}",
-        "Put both pipelines in a tuple: answer = (train_ds, val_ds).",
-    )
-    for name, value in zip(("train_ds", "val_ds"), answer, strict=True):
+    train, val = dataset_pair(answer, report, both="pipelines")
+    for name, value in (("train_ds", train), ("val_ds", val)):
+        images = value.element_spec[0]
         report.require(
-            isinstance(value, tf.data.Dataset),
-            f"{name} is a tf.data.Dataset",
-            f"{name} must be a tf.data.Dataset; got {describe(value)}",
-            "Start from tf.data.Dataset.from_tensor_slices((images, labels)).",
-        )
-        spec = value.element_spec
-        report.require(
-            isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], tf.TensorSpec),
-            f"{name} yields (images, labels) pairs",
-            f"{name} must yield (images, labels) pairs; it yields {spec}",
-            "Slice a tuple (images, labels), and return both from every map function.",
-        )
-        images = spec[0]
-        report.require(
-            images.dtype == tf.float32 and images.shape.rank == 4,
+            isinstance(images, tf.TensorSpec)
+            and images.dtype == tf.float32
+            and images.shape.rank == 4,
             f"{name}: batches of float32 images",
             f"{name} must yield float32 batches of shape (batch, H, W, 3); got {images}",
             "Batch with .batch(BATCH_SIZE) and cast with tf.cast(images, tf.float32) in a map.",
         )
-    train, val = answer
     one, labels_one = _hashes(train, report, "train_ds")
     two, labels_two = _hashes(train, report, "train_ds")
     report.require(bool(one), "train_ds yields images", "train_ds yields no images")
@@ -352,8 +328,7 @@ def _pipeline(answer: Any, report: Report) -> None:
         "train_ds is augmented: the images change from one pass to the next",
         f"train_ds is not augmented: {repeated:.0%} of its images come back unchanged on the "
         "next pass",
-        "Map the training batches through random augmentation layers, called with "
-        "training=True.",
+        "Map the training batches through random augmentation layers, called with training=True.",
     )
     first, _ = _hashes(val, report, "val_ds")
     again, _ = _hashes(val, report, "val_ds")
@@ -372,8 +347,13 @@ def _any_pose_test() -> tuple[np.ndarray, np.ndarray]:
     from course_utils.data import load_dataset
 
     splits = load_dataset(
-        "shapes", image_size=IMAGE_SIZE, n_train=10, n_val=10, n_test=TEST_IMAGES,
-        test_rotation=180, seed=TEST_SEED,
+        "shapes",
+        image_size=IMAGE_SIZE,
+        n_train=10,
+        n_val=10,
+        n_test=TEST_IMAGES,
+        test_rotation=180,
+        seed=TEST_SEED,
     )
     return splits.x_test, splits.y_test
 
