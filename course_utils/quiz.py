@@ -82,16 +82,9 @@ _MARKS = {True: "correct", False: "wrong"}
 class Choice:
     """One answer a learner can pick.
 
-    Attributes
-    ----------
-    key : str
-        ``"a"``, ``"b"``, ... in the order the bank lists the choices.
-    text : str
-        What the learner reads.
-    correct : bool
-        Whether picking it is right.
-    why : str
-        The explanation shown after answering: why it is right, or why not.
+    ``key`` is ``"a"``, ``"b"``, ... in the order the bank lists the choices;
+    ``text`` is what the learner reads, ``correct`` whether picking it is right,
+    ``why`` the explanation shown after answering (why it is right, or why not).
 
     Examples
     --------
@@ -109,18 +102,10 @@ class Choice:
 class Question:
     """One multiple-choice question.
 
-    Attributes
-    ----------
-    id : str
-        Unique across all banks (lowercase letters, digits, ``-`` and ``_``).
-    prompt : str
-        The question.
-    choices : tuple of Choice
-        Two or more choices with keys ``"a"``, ``"b"``, ...
-    objective : str
-        Key of the lesson objective the question asks about.
-    lesson : str
-        The bank's lesson, e.g. ``"02_data_augmentation"``.
+    ``id`` is unique across all banks (lowercase letters, digits, ``-``, ``_``);
+    ``prompt`` asks the question, ``choices`` (two or more :class:`Choice`) answer
+    it; ``objective`` is the key of the lesson objective it asks about and
+    ``lesson`` the bank's lesson, e.g. ``"02_data_augmentation"``.
 
     Examples
     --------
@@ -217,18 +202,9 @@ def is_code_reading(question: Question) -> bool:
 class Feedback:
     """What :func:`check_answers` says about one answered question.
 
-    Attributes
-    ----------
-    question_id : str
-        The question answered.
-    chosen : tuple of str
-        The keys picked, sorted.
-    correct_keys : tuple of str
-        The keys that are right.
-    is_correct : bool
-        True when exactly the right choices were picked.
-    explanations : tuple of str
-        One line per choice (picked or right), ``"a) text: why"``.
+    ``chosen`` (the keys picked, sorted) for ``question_id``; ``correct_keys``;
+    ``is_correct`` when exactly the right choices were picked; ``explanations``,
+    one line per choice picked or right, ``"a) right: text. why"``.
 
     Examples
     --------
@@ -258,16 +234,9 @@ class Feedback:
 class QuizResult:
     """Score and feedback returned by :func:`check_answers`.
 
-    Attributes
-    ----------
-    score : int
-        Number of questions answered correctly.
-    total : int
-        Number of questions in the quiz.
-    feedback : tuple of Feedback
-        One entry per answered question, in quiz order.
-    unanswered : tuple of str
-        Ids of the questions without an answer.
+    ``score`` questions answered correctly of ``total`` in the quiz; one
+    :class:`Feedback` per answered question in ``feedback`` (quiz order); the ids
+    without an answer in ``unanswered``.
 
     Examples
     --------
@@ -320,23 +289,15 @@ class QuizResult:
 class Quiz:
     """A lesson's question bank (or the whole course's).
 
-    Attributes
-    ----------
-    lesson : str
-        ``"02_data_augmentation"``, or ``"course"`` for all banks together.
-    title : str
-        Shown above the questions.
-    objectives : dict of str to str
-        Learning objective key -> description.
-    questions : tuple of Question
-        In bank order.
+    ``lesson`` is ``"02_data_augmentation"`` (``"course"`` for all banks together),
+    ``title`` is shown above the questions, ``objectives`` maps each learning
+    objective's key to its text, ``questions`` are in bank order.
 
     Examples
     --------
     >>> quiz = load_quiz("02")
-    >>> print(quiz)  # doctest: +SKIP
-    Quiz: Data augmentation (10 questions)
-    ...
+    >>> str(quiz).startswith(f"Quiz: Data augmentation ({len(quiz)} questions)")
+    True
     """
 
     lesson: str
