@@ -403,3 +403,37 @@ def test_markdown_report_has_the_targets_table_and_states_no_unmeasured_cause(re
     for claim in ("OpenCV", "kernels on", "float32 gathers", "held them", "cores that other"):
         assert claim not in text
     assert "fused vs albumentations at 224x224" in text_report(results)
+
+
+def test_plot_results_draws_one_axes_per_measurement(results):
+    from augbench.report import plot_results
+
+    fig = plot_results(results)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [
+        "Throughput (labels: ratio vs ImageDataGenerator)",
+        "Six transforms (labels: ratio vs Keras layer chain)",
+        "Training step of the course CNN",
+        "Peak memory: streaming vs materializing K copies",
+        "Course cost: executing each notebook",
+    ]
+    fused_axes = fig.axes[1]
+    heights = sorted(round(bar.get_height()) for bar in fused_axes.patches)
+    assert heights == [200, 800, 1600, 5000, 8000, 40000]  # 2 sizes x 3 methods measured
+    assert list(fig.get_size_inches()) == [13.0, 12.5]
+
+
+def test_write_results_writes_the_three_files_and_the_json_round_trips(results, tmp_path):
+    from augbench.report import write_results
+
+    paths = write_results(results, tmp_path / "out")
+    assert [p.name for p in paths] == ["results.md", "results.json", "results.png"]
+    data = json.loads(paths[1].read_text(encoding="utf-8"))
+    assert data["fused_stages"][1] == {
+        "size": 224,
+        "method": "fused layer",
+        "step": "geometric (flip, rotation, zoom, translation)",
+        "ms_per_batch": 60.0,
+        "cpu_ms_per_batch": 60.0,
+    }
+    assert [t["met"] for t in data["targets"]] == [t.met for t in results.targets]

@@ -354,20 +354,24 @@ def text_report(results: BenchmarkResults) -> str:
 
 def _speed_bars(ax, rows: list[SpeedRow], methods: tuple[str, ...], title: str) -> None:
     sizes = sorted({row.size for row in rows})
-    width = 0.8 / len(methods)
+    methods = tuple(m for m in methods if any(r.method == m for r in rows))  # the ones measured
+    width = 0.8 / max(len(methods), 1)
     for i, method in enumerate(methods):
-        picked = [next(r for r in rows if r.size == s and r.method == method) for s in sizes]
-        positions = np.arange(len(sizes)) + (i - (len(methods) - 1) / 2) * width
-        bars = ax.bar(positions, [r.images_per_s for r in picked], width, label=method)
+        picked = [
+            (j, r) for j, s in enumerate(sizes) for r in rows if r.size == s and r.method == method
+        ]
+        positions = [j + (i - (len(methods) - 1) / 2) * width for j, _ in picked]
+        bars = ax.bar(positions, [r.images_per_s for _, r in picked], width, label=method)
         ax.bar_label(
-            bars, labels=[f"{r.ratio:.1f}x" for r in picked], fontsize=7, rotation=90, padding=2
+            bars, labels=[f"{r.ratio:.1f}x" for _, r in picked], fontsize=7, rotation=90, padding=2
         )
     ax.set_xticks(np.arange(len(sizes)), [f"{s}x{s}" for s in sizes])
     ax.set_yscale("log")
     ax.margins(y=0.3)
     ax.set_ylabel("images per second (log scale)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    if methods:
+        ax.legend(fontsize=8)
 
 
 def _barh(ax, names: list[str], values: list[float], labels: list[str], xlabel: str) -> None:
