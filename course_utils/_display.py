@@ -26,6 +26,11 @@ def shape_text(shape: Sequence[int | None], *, rows: bool = True) -> str:
 
     With ``rows`` the first axis is the number of rows (images); unknown
     sizes are written ``None``.
+
+    Examples
+    --------
+    >>> shape_text((1000, 32, 32, 3)), shape_text((None, 10), rows=False)
+    ('1000 x 32x32x3', 'Nonex10')
     """
     parts = ["None" if s is None else str(int(s)) for s in shape]
     if not parts:
@@ -36,14 +41,28 @@ def shape_text(shape: Sequence[int | None], *, rows: bool = True) -> str:
 
 
 def number(value: float | None, digits: int = 3) -> str:
-    """A compact number: ``0.123``, ``1.2e+03``, ``-`` for None or NaN."""
+    """A compact number: ``0.123``, ``1.2e+03``, ``-`` for None, ``nan`` for NaN.
+
+    Examples
+    --------
+    >>> number(0.12345), number(1234.5), number(None)
+    ('0.123', '1.23e+03', '-')
+    """
     if value is None or not np.isfinite(value):
         return "-" if value is None else str(value)
     return f"{value:.{digits}g}"
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table with aligned columns."""
+    """A plain-text table with aligned columns (see :class:`Table`).
+
+    Examples
+    --------
+    >>> print(text_table(["a", "bb"], [["1", "2"]]))
+    a  bb
+    -  --
+    1  2
+    """
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(str(cell))) for w, cell in zip(widths, row, strict=True)]
@@ -55,7 +74,15 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table (``|`` in cells is escaped)."""
+    """A GitHub-flavoured Markdown table (``|`` in cells is escaped).
+
+    Examples
+    --------
+    >>> print(markdown_table(["a"], [["x|y"]]))
+    | a |
+    |---|
+    | x\\|y |
+    """
 
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
@@ -73,7 +100,15 @@ def html_table(
     raw_columns: Sequence[int] = (),
     caption: str | None = None,
 ) -> str:
-    """An HTML table; cells are escaped except in ``raw_columns`` (already HTML)."""
+    """An HTML table; cells are escaped except in ``raw_columns`` (already HTML).
+
+    Examples
+    --------
+    >>> html_table(["a"], [["<b>"], ["<i>x</i>"]], raw_columns=[0]).count("<i>x</i>")
+    1
+    >>> "&lt;b&gt;" in html_table(["a"], [["<b>"]])
+    True
+    """
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = []
     for row in rows:
@@ -216,6 +251,11 @@ def display_image(image: np.ndarray) -> np.ndarray:
 
     uint8 images are divided by 255; float images whose maximum is above 1
     are taken to be on the 0-255 scale.
+
+    Examples
+    --------
+    >>> display_image(np.full((2, 2, 1), 255, np.uint8)).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
     """
     array = np.asarray(image, dtype=np.float32)
     if np.issubdtype(np.asarray(image).dtype, np.integer) or (array.size and array.max() > 1.0):
@@ -227,7 +267,13 @@ def display_image(image: np.ndarray) -> np.ndarray:
 
 
 def normalize_map(feature_map: np.ndarray) -> np.ndarray:
-    """Min-max scale one activation map to [0, 1] (a constant map becomes 0)."""
+    """Min-max scale one activation map to [0, 1] (a constant map becomes 0).
+
+    Examples
+    --------
+    >>> normalize_map(np.array([[-2.0, 0.0], [2.0, 2.0]])).tolist()
+    [[0.0, 0.5], [1.0, 1.0]]
+    """
     array = np.asarray(feature_map, dtype=np.float32)
     low, high = float(array.min()), float(array.max())
     if high - low < 1e-12:
@@ -257,12 +303,24 @@ def png_bytes(image: np.ndarray | Figure, *, dpi: int = 100) -> bytes:
 
 
 def png_data_uri(image: np.ndarray | Figure) -> str:
-    """Encode an image or a Figure as a PNG data URI (see :func:`png_bytes`)."""
+    """Encode an image or a Figure as a PNG data URI (see :func:`png_bytes`).
+
+    Examples
+    --------
+    >>> png_data_uri(np.zeros((2, 2), np.uint8))[:22]
+    'data:image/png;base64,'
+    """
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def img_tag(image: np.ndarray, *, height: int = 48, title: str = "") -> str:
-    """An ``<img>`` tag showing ``image`` enlarged without smoothing."""
+    """An ``<img>`` tag showing ``image`` enlarged without smoothing.
+
+    Examples
+    --------
+    >>> img_tag(np.zeros((2, 2), np.uint8), height=20, title="black").split('"')[-2]
+    'height:20px;image-rendering:pixelated;margin:1px'
+    """
     alt = html.escape(title)
     return (
         f'<img src="{png_data_uri(image)}" alt="{alt}" title="{alt}" '
@@ -274,6 +332,11 @@ def fresh_figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
     """``fig`` cleared for a new drawing, or a new constrained-layout Figure of ``size``.
 
     Raises ``TypeError`` when ``fig`` is neither None nor a matplotlib Figure.
+
+    Examples
+    --------
+    >>> fresh_figure(None, (4, 3)).get_size_inches().tolist()
+    [4.0, 3.0]
     """
     if fig is None:
         return Figure(figsize=size, layout="constrained")

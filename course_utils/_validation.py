@@ -13,7 +13,13 @@ import numpy as np
 
 
 def describe(value: Any) -> str:
-    """A short description of ``value`` for error messages."""
+    """A short description of ``value`` for error messages.
+
+    Examples
+    --------
+    >>> describe(np.zeros((2, 3), np.uint8)), describe("cat")
+    ('ndarray of shape (2, 3) and dtype uint8', "str 'cat'")
+    """
     if value is None:
         return "None"
     shape = getattr(value, "shape", None)
@@ -27,7 +33,16 @@ def describe(value: Any) -> str:
 
 
 def as_array(value: Any, name: str, what: str) -> np.ndarray:
-    """``np.asarray(value)`` with a TypeError for None and non-numeric data."""
+    """``np.asarray(value)`` with a TypeError for None and non-numeric data.
+
+    Examples
+    --------
+    >>> as_array([1, 2], "x", "a vector").tolist()
+    [1, 2]
+    >>> as_array(["a"], "x", "a vector")
+    Traceback (most recent call last):
+    TypeError: x must be a vector with a numeric dtype; got dtype <U1
+    """
     if value is None:
         raise TypeError(f"{name} must be {what}; got None")
     try:
@@ -42,7 +57,14 @@ def as_array(value: Any, name: str, what: str) -> np.ndarray:
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
-    """Raise ValueError if a float array holds NaN or infinity."""
+    """Raise ValueError if a float array holds NaN or infinity.
+
+    Examples
+    --------
+    >>> check_finite(np.array([1.0, np.nan]), "loss")
+    Traceback (most recent call last):
+    ValueError: loss must be finite; got 1 NaN or infinite value(s)
+    """
     if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s)")
@@ -77,6 +99,16 @@ def as_images(
     -------
     numpy.ndarray
         The images with a channel axis, dtype unchanged.
+
+    Examples
+    --------
+    >>> as_images(np.zeros((2, 8, 8), np.uint8)).shape
+    (2, 8, 8, 1)
+    >>> as_images(np.zeros((8, 8, 3)), batch=False).shape
+    (8, 8, 3)
+    >>> as_images(np.zeros((8, 8, 2)), "im", batch=False)
+    Traceback (most recent call last):
+    ValueError: im must have 1 or 3 channels in the last axis; got shape (8, 8, 2) with 2 channels
     """
     rank = 4 if batch else 3
     layout = "(N, H, W, C)" if batch else "(H, W, C)"
@@ -109,7 +141,16 @@ def as_images(
 def as_labels(
     value: Any, name: str = "labels", *, n: int | None = None, num_classes: int | None = None
 ) -> np.ndarray:
-    """Check integer class labels and return them as an int64 vector ``(N,)``."""
+    """Check integer class labels and return them as an int64 vector ``(N,)``.
+
+    Examples
+    --------
+    >>> as_labels([0, 2.0, 1], num_classes=3).tolist()
+    [0, 2, 1]
+    >>> as_labels([0, 3], num_classes=3)
+    Traceback (most recent call last):
+    ValueError: labels must be below num_classes=3; got 3
+    """
     array = as_array(value, name, "a vector of integer class labels")
     if array.ndim != 1:
         raise ValueError(f"{name} must have shape (N,); got shape {array.shape}")
@@ -275,7 +316,13 @@ def as_fraction(
 
 
 def as_seed(value: Any, name: str = "seed") -> int | None:
-    """Check an optional integer seed."""
+    """Check an optional integer seed (>= 0).
+
+    Examples
+    --------
+    >>> as_seed(None), as_seed(7)
+    (None, 7)
+    """
     if value is None:
         return None
     return as_int(value, name, minimum=0)

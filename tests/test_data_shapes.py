@@ -1,6 +1,6 @@
 """The built-in shapes data set: format, determinism, balance, pose control, speed."""
 
-import time
+import html
 
 import numpy as np
 import pytest
@@ -181,20 +181,11 @@ def test_appearance_changes_with_pose():
         assert min(ious) < 0.85, (SHAPE_CLASSES[label], ious)
 
 
-def test_speed_1000_images_of_64():
-    best = np.inf
-    for _ in range(2):
-        start = time.perf_counter()
-        make_shapes(1000, image_size=64, seed=0)
-        best = min(best, time.perf_counter() - start)
-    assert best < 2.0
-
-
 def test_params_str_html_and_with_angles():
     params = shape_params(12, image_size=16, seed=1, max_rotation=15)
     text = str(params)
     assert "12 images of 16x16" in text and "seed 1" in text
-    assert text in params._repr_html_() or "ShapeParams" in params._repr_html_()
+    assert params._repr_html_() == f"<p><code>{html.escape(text)}</code></p>"
     flat = params.with_angles(0.0)
     assert np.all(flat.angles == 0) and len(flat) == 12
     assert "no images" in str(shape_params(0))
