@@ -24,6 +24,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from course_utils._display import Table
 from course_utils.environment import REPO_URL
 
 #: The reading model: 180 words a minute of prose, 20 s per code cell, 35 s per quiz question.
@@ -362,17 +363,13 @@ def _columns(lesson: Lesson) -> tuple[str, str, str]:
 
 def markdown_map() -> str:
     """The course map as a Markdown table (what the README shows)."""
-    lines = [
-        "| # | Notebook | What you do | Minutes | Optional | Exercises |",
-        "|---|---|---|---|---|---|",
+    headers = ["#", "Notebook", "What you do", "Minutes", "Optional", "Exercises"]
+    rows = [
+        [lesson.notebook[:2], f"[{lesson.title}](notebooks/{lesson.notebook})", lesson.summary]
+        + list(_columns(lesson))
+        for lesson in LESSONS
     ]
-    for lesson in LESSONS:
-        minutes, optional, exercises = _columns(lesson)
-        lines.append(
-            f"| {lesson.notebook[:2]} | [{lesson.title}](notebooks/{lesson.notebook}) "
-            f"| {lesson.summary} | {minutes} | {optional} | {exercises} |"
-        )
-    return "\n".join(lines)
+    return Table(headers, rows).markdown()
 
 
 def summary_line() -> str:
@@ -389,34 +386,25 @@ def summary_line() -> str:
 class CourseMap:
     """Rich display of :data:`LESSONS` for Jupyter (HTML) and terminals (text)."""
 
+    def table(self, *, links: bool = False) -> Table:
+        """One row per lesson; with ``links`` a last column of Colab links (HTML)."""
+        headers = ["notebook", "lesson", "what you do", "minutes", "optional", "exercises"]
+        rows = [
+            [lesson.notebook, lesson.title, lesson.summary, *_columns(lesson)]
+            + ([f'<a href="{lesson.colab_url}">Colab</a>'] if links else [])
+            for lesson in LESSONS
+        ]
+        return Table(headers + [""] * links, rows, raw_columns=(6,) if links else ())
+
     def __str__(self) -> str:
-        rows = []
-        for lesson in LESSONS:
-            minutes, optional, exercises = _columns(lesson)
-            rows.append(
-                f"{lesson.notebook:<30} {minutes:>3} min {optional:>4}  {exercises:<12} "
-                f"{lesson.summary}"
-            )
-        return "\n".join([*rows, summary_line()])
+        return f"{self.table().text()}\n{summary_line()}"
 
     def _repr_html_(self) -> str:
-        rows = []
-        for lesson in LESSONS:
-            minutes, optional, exercises = _columns(lesson)
-            rows.append(
-                f"<tr><td>{html.escape(lesson.notebook)}</td><td>{html.escape(lesson.title)}</td>"
-                f"<td>{html.escape(lesson.summary)}</td><td>{minutes}</td><td>{optional}</td>"
-                f'<td>{exercises}</td><td><a href="{lesson.colab_url}">Colab</a></td></tr>'
-            )
         model = READING_MODEL
-        return (
-            "<table><thead><tr><th>notebook</th><th>lesson</th><th>what you do</th>"
-            "<th>minutes</th><th>optional</th><th>exercises</th><th></th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody>"
-            f"<tfoot><tr><td colspan='7'>{html.escape(summary_line())} Reading model: "
+        return self.table(links=True).html() + (
+            f"<p>{html.escape(summary_line())} Reading model: "
             f"{model['words_per_minute']} words a minute, {model['seconds_per_code_cell']} s "
-            f"per code cell, {model['seconds_per_question']} s per quiz question.</td></tr>"
-            "</tfoot></table>"
+            f"per code cell, {model['seconds_per_question']} s per quiz question.</p>"
         )
 
 
@@ -462,8 +450,9 @@ def main(argv: list[str] | None = None) -> int:
             f"cells, {time.questions} questions)  +{time.optional_minutes} optional  "
             f"{len(time.exercises)} exercises ({time.exercise_minutes} min)"
         )
-    wanted = {lesson.notebook: times[lesson.notebook] for lesson in LESSONS
-              if lesson.notebook in times}
+    wanted = {
+        lesson.notebook: times[lesson.notebook] for lesson in LESSONS if lesson.notebook in times
+    }
     text = json.dumps({k: asdict(v) for k, v in wanted.items()}, indent=1, ensure_ascii=False)
     if args.write:
         TIMES_FILE.write_text(text + "\n", encoding="utf-8")

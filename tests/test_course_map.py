@@ -2,6 +2,7 @@
 
 import json
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -116,8 +117,10 @@ def test_course_map_renders():
     assert "00_welcome.ipynb" in text and text.endswith(summary_line())
     assert f"about {total_minutes()} minutes" in summary_line()
     html = course_map()._repr_html_()
-    assert html.count("<tr>") == len(LESSONS) + 2
-    assert "colab.research.google.com/github/" in html
+    assert html.count("<tr>") == len(LESSONS) + 1  # the header and one row per lesson
+    assert html.count("colab.research.google.com/github/") == len(LESSONS)
+    assert html.count(">Colab</a>") == len(LESSONS)  # links are HTML, not escaped text
+    assert html.index("</table>") < html.index(html_escape(summary_line()))
     assert f"{READING_MODEL['words_per_minute']} words a minute" in html
 
 
