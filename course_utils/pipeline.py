@@ -142,24 +142,11 @@ def build_pipeline(
 class PipelineStage:
     """One row of a :class:`PipelineTrace`.
 
-    Attributes
-    ----------
-    name : str
-        Stage name, e.g. ``"Shuffle and batch"``.
-    input_shape, output_shape : tuple of int
-        Shapes going in and coming out; the first axis counts rows (images).
-    operation : str
-        What the stage does, in words.
-    dtype : str
-        dtype of the output.
-    value_range : tuple of float
-        Smallest and largest value measured in the output.
-    example : str
-        A short text example (labels, probabilities).
-    pictures : numpy.ndarray or None
-        Up to a few example images ``(k, H, W, C)`` on the 0-255 scale.
-    call : str
-        The code of the stage, e.g. ``"shuffle(1000, seed=0).batch(32)"``.
+    ``name`` (e.g. ``"Shuffle and batch"``) and ``call`` (its code, e.g.
+    ``"shuffle(1000, seed=0).batch(32)"``); ``input_shape`` and ``output_shape``
+    (the first axis counts rows); ``operation`` in words; the output's ``dtype``
+    and measured ``value_range`` (min, max); a short text ``example`` and up to a
+    few example ``pictures`` ``(k, H, W, C)`` on the 0-255 scale (or None).
 
     Examples
     --------

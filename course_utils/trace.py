@@ -394,16 +394,10 @@ def plot_trace_epoch(
 class EpochRow:
     """One epoch of a :class:`TrainingTrace`.
 
-    Attributes
-    ----------
-    epoch : int
-        1-based epoch number.
-    metrics : dict of str to float
-        Everything Keras logged, e.g. ``loss``, ``accuracy``, ``val_loss``.
-    seconds : float or None
-        Wall-clock time of the epoch (None when read from a History).
-    observation : str
-        What the numbers say (see :func:`epoch_observations`).
+    ``epoch`` is 1-based; ``metrics`` holds everything Keras logged (``loss``,
+    ``val_loss``, ...; also readable as ``row.loss``); ``seconds`` the epoch's
+    wall-clock time (None when read from a History); ``observation`` what the
+    numbers say (see :func:`epoch_observations`).
 
     Examples
     --------
@@ -698,24 +692,13 @@ def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, flo
 class LayerStep:
     """What one layer made of the image: one row of a :class:`PredictionTrace`.
 
-    Attributes
-    ----------
-    index : int
-        1-based position; step 1 is the input image.
-    name, type : str
-        Layer name and class name.
-    output_shape : tuple of int
-        Shape of this layer's output for the one image (no batch axis).
-    mean, max : float
-        Mean and maximum of the output values.
-    zero_fraction : float
-        Share of output values that are exactly 0 (e.g. switched off by ReLU).
-    description : str
-        One phrase on what the layer does.
-    picture : numpy.ndarray or None
-        For image-like outputs ``(H, W, C)``: the first few channels scaled to
-        [0, 1], shape ``(k, H, W)``. The input step holds the image itself in
-        [0, 1], shape ``(1, H, W, 3)`` or ``(1, H, W)``. None for other outputs.
+    ``index`` is 1-based (step 1 is the input image); ``name`` and ``type`` are
+    the layer's name and class; ``output_shape`` has no batch axis; ``mean``,
+    ``max`` and ``zero_fraction`` (exact zeros, e.g. switched off by ReLU)
+    describe the output values, ``description`` the layer in one phrase.
+    ``picture``: for image-like outputs the first few channels scaled to [0, 1],
+    ``(k, H, W)``; for the input the image itself, ``(1, H, W, 3)`` or
+    ``(1, H, W)``; None for other outputs.
 
     Examples
     --------
@@ -739,18 +722,11 @@ class LayerStep:
 class PredictionTrace(Report):
     """One image's way through a model: :func:`prediction_trace`'s result.
 
-    Attributes
-    ----------
-    steps : list of LayerStep
-        The input, then every layer in order.
-    probabilities : numpy.ndarray
-        float64 ``(K,)`` class probabilities, summing to 1.
-    predicted : int
-        Index of the most probable class.
-    class_names : list of str
-        Name per class (the index as text when none were given).
-    note : str
-        How the probabilities were read from the model's output.
+    ``steps``: the input, then every layer in order (:class:`LayerStep`);
+    ``probabilities``: float64 ``(K,)``, summing to 1; ``predicted``: the index of
+    the most probable class; ``class_names``: one per class (the index as text
+    when none were given); ``note``: how the probabilities were read from the
+    model's output.
 
     Examples
     --------
@@ -896,25 +872,14 @@ def prediction_trace(
 ) -> PredictionTrace:
     """Follow one image through every layer of a model to its prediction.
 
-    Parameters
-    ----------
-    model : keras.Model
-        Sequential or Functional classifier whose output is ``(N, K)`` class
-        scores (softmax probabilities, logits, or one sigmoid unit).
-    image : array-like, shape (H, W, C) or (H, W)
-        One image on the 0-255 scale with the size and channels the model takes.
-    class_names : sequence of str, optional
-        One name per class.
-
-    Returns
-    -------
-    PredictionTrace
-        The input and every layer in order (for Functional models, the
-        model's topological order), then the probabilities and the predicted
-        class; shows itself as HTML, text and a figure (``.plot()``).
-
-    An image that does not fit the model, an output that is not class scores
-    or class names that do not match the classes are a ValueError.
+    ``model`` is a Sequential or Functional classifier whose output is ``(N, K)``
+    class scores (softmax probabilities, logits, or one sigmoid unit); ``image``
+    one image ``(H, W, C)`` or ``(H, W)`` on the 0-255 scale that fits it;
+    ``class_names`` optional, one per class. The :class:`PredictionTrace` holds
+    the input and every layer in order (for Functional models, the model's
+    topological order), then the probabilities and the predicted class. An image
+    that does not fit, an output that is not class scores or class names that
+    do not match the classes are a ValueError.
 
     Examples
     --------

@@ -36,7 +36,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from course_utils import _display
-from course_utils._validation import as_images, as_int, as_number, as_seed, describe
+from course_utils._validation import as_images, as_int, describe
 from course_utils.augment import (
     _BOUNDS,
     AugmentationSettings,
@@ -220,15 +220,6 @@ def plot_augmentation(
     return fig
 
 
-def _strengths(rotation: Any, brightness: Any, zoom: Any, contrast: Any) -> dict[str, float]:
-    return {
-        "rotation": as_number(rotation, "rotation", low=0, high=0.5),
-        "brightness": as_number(brightness, "brightness", low=0, high=1),
-        "zoom": as_number(zoom, "zoom", low=0, high=0.9),
-        "contrast": as_number(contrast, "contrast", low=0, high=1),
-    }
-
-
 _LABELS = {  # slider: (label, tooltip), in the Keras layers' units
     "rotation": (
         "rotation (turns)",
@@ -410,12 +401,10 @@ def augmentation_explorer(
         scale = max_size / max(array.shape[:2])
         size = [max(1, round(array.shape[0] * scale)), max(1, round(array.shape[1] * scale))]
         array = np.asarray(tf.image.resize(array, size, antialias=True), dtype=np.float32)
-    strengths = _strengths(rotation, brightness, zoom, contrast)
+    strengths = {"rotation": rotation, "brightness": brightness, "zoom": zoom, "contrast": contrast}
     if not isinstance(flip, bool):
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
-    seed = as_seed(seed)
-    if seed is None:
-        raise TypeError("seed must be an int >= 0; got None")
+    random_settings(seed, flip=flip, **strengths)  # checks the strengths and the seed
     if _use_static(static):
         draws = [random_settings(seed + i, flip=flip, **strengths) for i in range(1, 5)]
         return plot_augmentation(array, draws)
@@ -648,16 +637,9 @@ class QuizWidget(_Explorer):
     (an ``ipywidgets.VBox``); displaying this object shows the widget in a front
     end with a widget manager and the quiz as text (answers hidden) elsewhere.
 
-    Attributes
-    ----------
-    quiz : Quiz
-        The questions.
-    index : int
-        Position of the question shown.
-    answers : dict of str to tuple of str
-        Checked answers so far (question id -> keys).
-    score : int
-        Questions answered correctly so far.
+    ``quiz`` holds the questions, ``index`` the position of the one shown,
+    ``answers`` the checked answers so far (question id -> keys) and ``score``
+    the questions answered correctly so far.
 
     Examples
     --------
