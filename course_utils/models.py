@@ -124,6 +124,11 @@ class LayerRow:
         Number of weights (trainable and not).
     description : str
         One phrase on what the layer does.
+
+    Examples
+    --------
+    >>> layer_table(build_course_cnn((16, 16, 3))).rows[1].type
+    'Conv2D'
     """
 
     name: str
@@ -137,11 +142,22 @@ class LayerRow:
 class LayerTable:
     """The layers of a model: :func:`layer_table`'s result.
 
+    ``str(table)`` is plain text, :meth:`to_markdown` Markdown, and Jupyter
+    shows it as an HTML table.
+
     Attributes
     ----------
     model_name : str
     rows : list of LayerRow
     total_params, trainable_params : int
+
+    Examples
+    --------
+    >>> print(LayerTable("empty"))
+    Model 'empty'
+    Layer  Type  Output shape  Params  What it does
+    -----  ----  ------------  ------  ------------
+    Total params: 0 (trainable: 0, non-trainable: 0)
     """
 
     model_name: str
@@ -205,24 +221,18 @@ def layer_table(model: keras.Model) -> LayerTable:
     >>> [row.output_shape for row in table.rows][1:4]
     ['(None, 62, 62, 32)', '(None, 31, 31, 32)', '(None, 29, 29, 64)']
     """
-    _check_built(model)
     rows = [
         LayerRow(
-            name=layer.name,
-            type=layer.__class__.__name__,
-            output_shape=_output_shape_text(layer),
-            params=int(layer.count_params()) if layer.built else 0,
-            description=describe_layer(layer),
+            layer.name,
+            layer.__class__.__name__,
+            _output_shape_text(layer),
+            int(layer.count_params()) if layer.built else 0,
+            describe_layer(layer),
         )
-        for layer in model.layers
+        for layer in _check_built(model).layers
     ]
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return LayerTable(
-        model_name=model.name,
-        rows=rows,
-        total_params=int(model.count_params()),
-        trainable_params=trainable,
-    )
+    return LayerTable(model.name, rows, int(model.count_params()), trainable)
 
 
 def _output_shape_text(layer: keras.layers.Layer) -> str:
@@ -403,28 +413,24 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     _check_built(model)
     _check_built(reference, "reference")
     found: list[str] = []
-    shapes = (_model_input_shape(model), _model_input_shape(reference))
-    if shapes[0] != shapes[1]:
-        found.append(f"input shape {shapes[0]} (reference: {shapes[1]})")
-    mine, theirs = list(model.layers), list(reference.layers)
-    if len(mine) != len(theirs):
-        found.append(f"{len(mine)} layers (reference: {len(theirs)})")
-    for number, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        kind_a, kind_b = a.__class__.__name__, b.__class__.__name__
-        if kind_a != kind_b:
-            found.append(f"layers[{number}]: {kind_a} (reference: {kind_b})")
+
+    def differ(prefix: str, mine: Any, theirs: Any, suffix: str = "") -> bool:
+        if mine != theirs:
+            found.append(f"{prefix}{mine}{suffix} (reference: {theirs})")
+        return mine != theirs
+
+    differ("input shape ", _model_input_shape(model), _model_input_shape(reference))
+    differ("", len(model.layers), len(reference.layers), " layers")
+    for number, (a, b) in enumerate(zip(model.layers, reference.layers, strict=False)):
+        kind = a.__class__.__name__
+        if differ(f"layers[{number}]: ", kind, b.__class__.__name__):
             continue
         changes = _setting_changes(_without_names(a.get_config()), _without_names(b.get_config()))
         if changes:
-            found.append(f"layers[{number}] ({kind_a}): {changes}")
-        out_a, out_b = _output_shape_text(a), _output_shape_text(b)
-        if out_a != out_b:
-            found.append(f"layers[{number}] ({kind_a}): output {out_a} (reference: {out_b})")
-        params_a, params_b = int(a.count_params()), int(b.count_params())
-        if params_a != params_b:
-            found.append(
-                f"layers[{number}] ({kind_a}): {params_a:,} parameters (reference: {params_b:,})"
-            )
+            found.append(f"layers[{number}] ({kind}): {changes}")
+        differ(f"layers[{number}] ({kind}): output ", _output_shape_text(a), _output_shape_text(b))
+        params = f"{int(a.count_params()):,}", f"{int(b.count_params()):,}"
+        differ(f"layers[{number}] ({kind}): ", *params, " parameters")
     compiled = (getattr(model, "compiled", False), getattr(reference, "compiled", False))
     if compiled == (True, True):
         config_a = _without_names(model.get_compile_config())
