@@ -32,7 +32,14 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 from course_utils import _display
-from course_utils._validation import as_fraction, as_images, as_int, as_seed, describe
+from course_utils._validation import (
+    as_fraction,
+    as_images,
+    as_int,
+    as_number,
+    as_seed,
+    describe,
+)
 from course_utils.fused import FusedAugmentation, rotation_matrices
 
 __all__ = [
@@ -528,15 +535,6 @@ def pinned_layers(settings: AugmentationSettings) -> str:
     return ", ".join(calls) or "no layer"
 
 
-def _in_range(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}]; got {value:g}")
-    return value
-
-
 def _image_0_255(image: Any, name: str = "image") -> np.ndarray:
     """One image as float32 (H, W, C) on the 0-255 scale (floats up to 1 are scaled)."""
     array = as_images(image, name, batch=False, channels=(1, 3))
@@ -596,10 +594,10 @@ def augment_image(
     127.5
     """
     x = _image_0_255(image)
-    rotation = _in_range(rotation, "rotation", *_BOUNDS["rotation"][:2])
-    brightness = _in_range(brightness, "brightness", -1, 1)
-    zoom = _in_range(zoom, "zoom", *_BOUNDS["zoom"][:2])
-    contrast = _in_range(contrast, "contrast", -1, 1)
+    rotation, brightness, zoom, contrast = (
+        as_number(value, key, low=_BOUNDS[key][0], high=_BOUNDS[key][1])
+        for key, value in zip(_BOUNDS, (rotation, brightness, zoom, contrast), strict=True)
+    )
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     if flip:
@@ -662,10 +660,8 @@ def random_settings(
     if seed is None:
         raise TypeError("seed must be an int >= 0; got None")
     strengths = {
-        "rotation": _in_range(rotation, "rotation", 0, 0.5),
-        "brightness": _in_range(brightness, "brightness", 0, 1),
-        "zoom": _in_range(zoom, "zoom", 0, 0.9),
-        "contrast": _in_range(contrast, "contrast", 0, 1),
+        key: as_number(value, key, low=0, high=_BOUNDS[key][1])
+        for key, value in zip(_BOUNDS, (rotation, brightness, zoom, contrast), strict=True)
     }
     rng = np.random.default_rng(seed)
     drawn = {key: float(rng.uniform(-value, value)) for key, value in strengths.items()}
@@ -691,6 +687,13 @@ class LegacyTranslation:
         only approximates the old behaviour.
     unsupported : dict of str to str
         Legacy argument -> why it has no layer equivalent and what to do instead.
+
+    Examples
+    --------
+    >>> print(from_image_data_generator(horizontal_flip=True).to_markdown())
+    | ImageDataGenerator | Keras layers | note |
+    |---|---|---|
+    | horizontal_flip | RandomFlip("horizontal") |  |
     """
 
     augmenter: keras.Sequential
@@ -698,27 +701,27 @@ class LegacyTranslation:
     notes: dict[str, str] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)
 
-    def _rows(self) -> list[tuple[str, str, str]]:
+    def table(self) -> _display.Table:
+        """The translation as a :class:`course_utils._display.Table` (text, Markdown, HTML)."""
         rows = [(arg, code, self.notes.get(arg, "")) for arg, code in self.mapping.items()]
         rows += [(arg, "no equivalent", reason) for arg, reason in self.unsupported.items()]
-        return rows
+        caption = (
+            f"{len(self.mapping)} argument(s) translated, "
+            f"{len(self.unsupported)} without an equivalent"
+        )
+        return _display.Table(("ImageDataGenerator", "Keras layers", "note"), rows, caption)
 
     def to_markdown(self) -> str:
         """The translation as a Markdown table."""
-        return _display.markdown_table(("ImageDataGenerator", "Keras layers", "note"), self._rows())
+        return self.table().markdown()
 
     def __str__(self) -> str:
-        if not self._rows():
+        if not self.mapping and not self.unsupported:
             return "No augmentation arguments given: the augmenter has no layers."
-        return _display.text_table(("ImageDataGenerator", "Keras layers", "note"), self._rows())
+        return str(self.table())
 
     def _repr_html_(self) -> str:
-        return _display.html_table(
-            ("ImageDataGenerator", "Keras layers", "note"),
-            self._rows(),
-            caption=f"{len(self.mapping)} argument(s) translated, "
-            f"{len(self.unsupported)} without an equivalent",
-        )
+        return self.table().html()
 
     def __repr__(self) -> str:
         layers = ", ".join(layer.__class__.__name__ for layer in self.augmenter.layers)
@@ -727,23 +730,193 @@ class LegacyTranslation:
             f"unsupported={sorted(self.unsupported)})"
         )
 
+    def add(self, layer: keras.layers.Layer, args: Any, code: str, note: str = "") -> None:
+        """Append ``layer`` as the translation of ``args`` (one name or several).
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value:g}")
-    return value
+        Examples
+        --------
+        >>> result = from_image_data_generator()
+        >>> result.add(keras.layers.RandomFlip("vertical"), "vertical_flip", "RandomFlip")
+        >>> result.mapping
+        {'vertical_flip': 'RandomFlip'}
+        """
+        self.augmenter.add(layer)
+        for arg in [args] if isinstance(args, str) else args:
+            self.mapping[arg] = code
+        if note:
+            self.notes[args] = note
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
     if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
-        low, high = (_number(v, name) for v in value)
+        low, high = (as_number(v, name, low=0) for v in value)
         if low > high:
             raise ValueError(f"{name} must be [lower, upper] with lower <= upper; got {value}")
         return low, high
     raise ValueError(f"{name} must be a pair [lower, upper]; got {describe(value)}")
+
+
+_LISTS = (list, tuple, np.ndarray)
+
+
+def _given(value: Any) -> bool:
+    """Whether a legacy argument is set: not its default (None, 0, False); a list always is."""
+    return isinstance(value, _LISTS) or bool(value)
+
+
+# Per-argument translators, listed in _TRANSLATORS: each reads its arguments from the
+# legacy keyword arguments ``kw``, builds its layer with the ``geometry`` keyword arguments
+# (fill_mode, fill_value, interpolation) where it moves pixels, and adds it to ``out``.
+
+
+def _flip(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    flips = [m for m in ("horizontal", "vertical") if kw[f"{m}_flip"]]
+    if flips:
+        mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
+        code = f'RandomFlip("{mode}")'
+        out.add(keras.layers.RandomFlip(mode, name="flip"), [f"{m}_flip" for m in flips], code)
+
+
+def _rotation(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    degrees = as_number(kw["rotation_range"], "rotation_range", low=0)
+    if degrees / 360.0 > 1:
+        raise ValueError(f"rotation_range must be at most 360 degrees; got {degrees:g}")
+    factor = degrees / 360.0
+    layer = keras.layers.RandomRotation(factor, name="rotation", **geometry)
+    note = f"{degrees:g} degrees = {factor:.4g} of a full turn"
+    out.add(layer, "rotation_range", f"RandomRotation({factor:.4g})", note)
+
+
+def _shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    shifts: dict[str, float] = {}
+    for axis in ("width", "height"):
+        name, value = f"{axis}_shift_range", kw[f"{axis}_shift_range"]
+        if not _given(value):
+            continue
+        if isinstance(value, _LISTS):
+            out.unsupported[name] = (
+                "a list of allowed shifts has no layer equivalent; give the largest shift "
+                "as a fraction of the size instead"
+            )
+        elif as_number(value, name, low=0) >= 1:
+            out.unsupported[name] = (
+                f"{value:g} is a shift in pixels, which depends on the image size; give it as a "
+                f"fraction of the {axis} instead (e.g. 4 pixels of 32 -> 0.125)"
+            )
+        else:
+            shifts[axis] = float(value)
+    if shifts:
+        height, width = shifts.get("height", 0.0), shifts.get("width", 0.0)
+        layer = keras.layers.RandomTranslation(height, width, name="translation", **geometry)
+        code = f"RandomTranslation(height_factor={height:g}, width_factor={width:g})"
+        out.add(layer, [f"{axis}_shift_range" for axis in shifts], code)
+
+
+def _shear(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    degrees = as_number(kw["shear_range"], "shear_range", low=0)
+    if degrees > 45:
+        out.unsupported["shear_range"] = (
+            f"{degrees:g} degrees is beyond RandomShear's largest shear (45 degrees)"
+        )
+        return
+    factor = math.tan(math.radians(degrees))
+    note = (
+        f"{degrees:g} degrees -> a shear of tan({degrees:g} degrees) = {factor:.4g} "
+        "of the image, in a random direction"
+    )
+    layer = keras.layers.RandomShear(x_factor=factor, name="shear", **geometry)
+    out.add(layer, "shear_range", f"RandomShear(x_factor={factor:.4g})", note)
+
+
+def _zoom(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    value = kw["zoom_range"]
+    if isinstance(value, _LISTS):
+        low, high = _pair(value, "zoom_range")
+    else:
+        z = as_number(value, "zoom_range", low=0)
+        low, high = 1 - z, 1 + z
+    if low <= 0:
+        raise ValueError(f"zoom_range must keep zoom factors above 0; got {value}")
+    if (low, high) == (1.0, 1.0):
+        return
+    span = (low - 1, min(high - 1, 1.0))
+    note = (
+        f"legacy factors {low:g}-{high:g} (above 1 shows a smaller image) -> Keras "
+        f"{span[0]:.3g} to {span[1]:.3g} (positive zooms out), height and width "
+        "drawn separately as before"
+    )
+    layer = keras.layers.RandomZoom(span, span, name="zoom", **geometry)
+    out.add(layer, "zoom_range", f"RandomZoom(({span[0]:.3g}, {span[1]:.3g}))", note)
+
+
+def _brightness(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    low, high = _pair(kw["brightness_range"], "brightness_range")
+    span = (max(low - 1, -1.0), min(high - 1, 1.0))
+    note = (
+        "approximate: the legacy argument multiplied pixels by a factor in "
+        f"[{low:g}, {high:g}]; RandomBrightness adds a shift of {span[0]:.3g} to "
+        f"{span[1]:.3g} of the 0-255 range"
+    )
+    layer = keras.layers.RandomBrightness(span, value_range=(0, 255), name="brightness")
+    code = f"RandomBrightness(({span[0]:.3g}, {span[1]:.3g}), value_range=(0, 255))"
+    out.add(layer, "brightness_range", code, note)
+
+
+def _channel_shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    shift = as_number(kw["channel_shift_range"], "channel_shift_range", low=0)
+    factor = min(shift / 255.0, 1.0)
+    note = (
+        f"a random shift of up to {shift:g} pixel values, the same for all channels "
+        "of an image, as before"
+    )
+    layer = keras.layers.RandomBrightness(factor, value_range=(0, 255), name="channel_shift")
+    out.add(
+        layer, "channel_shift_range", f"RandomBrightness({factor:.4g}, value_range=(0, 255))", note
+    )
+
+
+def _rescale(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
+    scale = kw["rescale"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
+        raise TypeError(f"rescale must be a number; got {describe(scale)}")
+    scale = float(scale)
+    inverse = round(1 / scale) if scale else 0
+    shown = f"1/{inverse}" if inverse and abs(1 / scale - inverse) < 1e-6 else f"{scale:.4g}"
+    note = (
+        "placed after the random layers, as before; the course model already starts "
+        "with Rescaling(1/255), so do not rescale twice"
+    )
+    out.add(keras.layers.Rescaling(scale, name="rescale"), "rescale", f"Rescaling({shown})", note)
+
+
+#: (legacy arguments, translator), in the order of the layers they add.
+_TRANSLATORS = (
+    (("horizontal_flip", "vertical_flip"), _flip),
+    (("rotation_range",), _rotation),
+    (("width_shift_range", "height_shift_range"), _shift),
+    (("shear_range",), _shear),
+    (("zoom_range",), _zoom),
+    (("brightness_range",), _brightness),
+    (("channel_shift_range",), _channel_shift),
+    (("rescale",), _rescale),
+)
+
+#: Arguments without a layer equivalent, with what to use instead.
+_NO_EQUIVALENT = {
+    "featurewise_center": "needs the mean of the training set: use "
+    "keras.layers.Normalization and adapt() it on the training images",
+    "featurewise_std_normalization": "needs the statistics of the training set: use "
+    "keras.layers.Normalization and adapt() it on the training images",
+    "samplewise_center": "per-image centring has no layer; use a Lambda layer with "
+    "x - mean(x) or tf.image.per_image_standardization",
+    "samplewise_std_normalization": "per-image standardisation has no layer; use "
+    "tf.image.per_image_standardization in the pipeline",
+    "zca_whitening": "no layer equivalent; ZCA whitening is rarely used with CNNs today",
+    "preprocessing_function": "call your function in the tf.data map step or wrap it "
+    "in a keras.layers.Lambda",
+    "validation_split": "split the data instead, e.g. with "
+    "keras.utils.image_dataset_from_directory(validation_split=..., subset=...)",
+}
 
 
 def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
@@ -807,201 +980,52 @@ def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
             f"{', '.join(LEGACY_ARGUMENTS)}"
         )
     kw = {name: legacy_kwargs.get(name) for name in LEGACY_ARGUMENTS}
-    mapping: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    unsupported: dict[str, str] = {}
-
     fill_mode = "nearest" if kw["fill_mode"] is None else kw["fill_mode"]
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {FILL_MODES}; got {fill_mode!r}")
-    cval = 0.0 if kw["cval"] is None else _number(kw["cval"], "cval")
-    interpolation = "bilinear"
+    cval = 0.0 if kw["cval"] is None else as_number(kw["cval"], "cval", low=0)
+    out = LegacyTranslation(keras.Sequential([], name="augmentation"))
     order = kw["interpolation_order"]
-    if order is not None and order != 1:
-        if order == 0:
-            interpolation = "nearest"
-        else:
-            unsupported["interpolation_order"] = (
-                f"order {order} has no layer equivalent; layers offer 0 (nearest) and "
-                "1 (bilinear), which is used"
-            )
+    if order not in (None, 0, 1):
+        out.unsupported["interpolation_order"] = (
+            f"order {order} has no layer equivalent; layers offer 0 (nearest) and "
+            "1 (bilinear), which is used"
+        )
+    interpolation = "nearest" if order == 0 else "bilinear"
     geometry = {"fill_mode": fill_mode, "fill_value": cval, "interpolation": interpolation}
-    geometry_names: list[str] = []
-    layers: list[keras.layers.Layer] = []
+    if kw["brightness_range"] is not None:  # ImageDataGenerator refuses 0 here as well
+        _pair(kw["brightness_range"], "brightness_range")
+    for names, translate in _TRANSLATORS:
+        if any(_given(kw[name]) for name in names):
+            translate(kw, geometry, out)
 
-    flips = [m for m in ("horizontal", "vertical") if kw[f"{m}_flip"]]
-    if flips:
-        mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
-        layers.append(keras.layers.RandomFlip(mode, name="flip"))
-        for m in flips:
-            mapping[f"{m}_flip"] = f'RandomFlip("{mode}")'
-
-    if kw["rotation_range"]:
-        degrees = _number(kw["rotation_range"], "rotation_range")
-        factor = degrees / 360.0
-        if factor > 1:
-            raise ValueError(f"rotation_range must be at most 360 degrees; got {degrees:g}")
-        layers.append(keras.layers.RandomRotation(factor, name="rotation", **geometry))
-        mapping["rotation_range"] = f"RandomRotation({factor:.4g})"
-        notes["rotation_range"] = f"{degrees:g} degrees = {factor:.4g} of a full turn"
-        geometry_names.append("RandomRotation")
-
-    shifts: dict[str, float] = {}
-    for axis in ("width", "height"):
-        name = f"{axis}_shift_range"
-        value = kw[name]
-        if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and not value):
-            continue
-        if isinstance(value, (list, tuple, np.ndarray)):
-            unsupported[name] = (
-                "a list of allowed shifts has no layer equivalent; give the largest shift "
-                "as a fraction of the size instead"
-            )
-            continue
-        value = _number(value, name)
-        if value >= 1:
-            unsupported[name] = (
-                f"{value:g} is a shift in pixels, which depends on the image size; give it as a "
-                f"fraction of the {axis} instead (e.g. 4 pixels of 32 -> 0.125)"
-            )
-            continue
-        shifts[axis] = value
-    if shifts:
-        layers.append(
-            keras.layers.RandomTranslation(
-                shifts.get("height", 0.0), shifts.get("width", 0.0), name="translation", **geometry
-            )
-        )
-        code = (
-            f"RandomTranslation(height_factor={shifts.get('height', 0.0):g}, "
-            f"width_factor={shifts.get('width', 0.0):g})"
-        )
-        for axis in shifts:
-            mapping[f"{axis}_shift_range"] = code
-        geometry_names.append("RandomTranslation")
-
-    if kw["shear_range"]:
-        degrees = _number(kw["shear_range"], "shear_range")
-        if degrees > 45:
-            unsupported["shear_range"] = (
-                f"{degrees:g} degrees is beyond RandomShear's largest shear (45 degrees)"
-            )
-        else:
-            factor = math.tan(math.radians(degrees))
-            layers.append(keras.layers.RandomShear(x_factor=factor, name="shear", **geometry))
-            mapping["shear_range"] = f"RandomShear(x_factor={factor:.4g})"
-            notes["shear_range"] = (
-                f"{degrees:g} degrees -> a shear of tan({degrees:g} degrees) = {factor:.4g} "
-                "of the image, in a random direction"
-            )
-            geometry_names.append("RandomShear")
-
-    if kw["zoom_range"] is not None and (
-        isinstance(kw["zoom_range"], (list, tuple, np.ndarray)) or kw["zoom_range"]
-    ):
-        value = kw["zoom_range"]
-        if isinstance(value, (list, tuple, np.ndarray)):
-            low, high = _pair(value, "zoom_range")
-        else:
-            z = _number(value, "zoom_range")
-            low, high = 1 - z, 1 + z
-        if low <= 0:
-            raise ValueError(f"zoom_range must keep zoom factors above 0; got {value}")
-        if (low, high) != (1.0, 1.0):
-            span = (low - 1, min(high - 1, 1.0))
-            layers.append(keras.layers.RandomZoom(span, span, name="zoom", **geometry))
-            mapping["zoom_range"] = f"RandomZoom(({span[0]:.3g}, {span[1]:.3g}))"
-            notes["zoom_range"] = (
-                f"legacy factors {low:g}-{high:g} (above 1 shows a smaller image) -> Keras "
-                f"{span[0]:.3g} to {span[1]:.3g} (positive zooms out), height and width "
-                "drawn separately as before"
-            )
-            geometry_names.append("RandomZoom")
-
-    if kw["brightness_range"] is not None:
-        low, high = _pair(kw["brightness_range"], "brightness_range")
-        span = (max(low - 1, -1.0), min(high - 1, 1.0))
-        layers.append(keras.layers.RandomBrightness(span, value_range=(0, 255), name="brightness"))
-        mapping["brightness_range"] = (
-            f"RandomBrightness(({span[0]:.3g}, {span[1]:.3g}), value_range=(0, 255))"
-        )
-        notes["brightness_range"] = (
-            "approximate: the legacy argument multiplied pixels by a factor in "
-            f"[{low:g}, {high:g}]; RandomBrightness adds a shift of {span[0]:.3g} to "
-            f"{span[1]:.3g} of the 0-255 range"
-        )
-
-    if kw["channel_shift_range"]:
-        shift = _number(kw["channel_shift_range"], "channel_shift_range")
-        factor = min(shift / 255.0, 1.0)
-        layers.append(
-            keras.layers.RandomBrightness(factor, value_range=(0, 255), name="channel_shift")
-        )
-        mapping["channel_shift_range"] = f"RandomBrightness({factor:.4g}, value_range=(0, 255))"
-        notes["channel_shift_range"] = (
-            f"a random shift of up to {shift:g} pixel values, the same for all channels "
-            "of an image, as before"
-        )
-
-    if kw["rescale"]:
-        scale = kw["rescale"]
-        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
-            raise TypeError(f"rescale must be a number; got {describe(scale)}")
-        scale = float(scale)
-        layers.append(keras.layers.Rescaling(scale, name="rescale"))
-        inverse = round(1 / scale) if scale else 0
-        shown = f"1/{inverse}" if inverse and abs(1 / scale - inverse) < 1e-6 else f"{scale:.4g}"
-        mapping["rescale"] = f"Rescaling({shown})"
-        notes["rescale"] = (
-            "placed after the random layers, as before; the course model already starts "
-            "with Rescaling(1/255), so do not rescale twice"
-        )
-
-    if geometry_names:
-        targets = ", ".join(geometry_names)
+    moving = (
+        keras.layers.RandomRotation,
+        keras.layers.RandomTranslation,
+        keras.layers.RandomShear,
+        keras.layers.RandomZoom,
+    )
+    targets = ", ".join(x.__class__.__name__ for x in out.augmenter.layers if isinstance(x, moving))
+    if targets:
         if kw["fill_mode"] is not None:
-            mapping["fill_mode"] = f"fill_mode={fill_mode!r} on {targets}"
+            out.mapping["fill_mode"] = f"fill_mode={fill_mode!r} on {targets}"
         if kw["cval"]:
-            mapping["cval"] = f"fill_value={cval:g} on {targets}"
+            out.mapping["cval"] = f"fill_value={cval:g} on {targets}"
             if fill_mode != "constant":
-                notes["cval"] = "only used when fill_mode='constant', as before"
+                out.notes["cval"] = "only used when fill_mode='constant', as before"
         if order == 0:
-            mapping["interpolation_order"] = f"interpolation='nearest' on {targets}"
+            out.mapping["interpolation_order"] = f"interpolation='nearest' on {targets}"
     else:
         for name in ("fill_mode", "cval"):
             if kw[name] is not None and kw[name] != 0:
-                notes[name] = "no rotation, shift, shear or zoom to apply it to"
-
-    reasons = {
-        "featurewise_center": "needs the mean of the training set: use "
-        "keras.layers.Normalization and adapt() it on the training images",
-        "featurewise_std_normalization": "needs the statistics of the training set: use "
-        "keras.layers.Normalization and adapt() it on the training images",
-        "samplewise_center": "per-image centring has no layer; use a Lambda layer with "
-        "x - mean(x) or tf.image.per_image_standardization",
-        "samplewise_std_normalization": "per-image standardisation has no layer; use "
-        "tf.image.per_image_standardization in the pipeline",
-        "zca_whitening": "no layer equivalent; ZCA whitening is rarely used with CNNs today",
-        "preprocessing_function": "call your function in the tf.data map step or wrap it "
-        "in a keras.layers.Lambda",
-        "validation_split": "split the data instead, e.g. with "
-        "keras.utils.image_dataset_from_directory(validation_split=..., subset=...)",
-    }
-    for name, reason in reasons.items():
-        if kw[name]:
-            unsupported[name] = reason
+                out.notes[name] = "no rotation, shift, shear or zoom to apply it to"
+    out.unsupported.update({name: why for name, why in _NO_EQUIVALENT.items() if kw[name]})
     if kw["zca_epsilon"] is not None and kw["zca_whitening"]:
-        unsupported["zca_epsilon"] = "belongs to zca_whitening, which has no equivalent"
+        out.unsupported["zca_epsilon"] = "belongs to zca_whitening, which has no equivalent"
     if kw["data_format"] not in (None, "channels_last"):
-        unsupported["data_format"] = (
+        out.unsupported["data_format"] = (
             f"{kw['data_format']!r}: the course's layers use channels_last (N, H, W, C)"
         )
     if kw["dtype"] is not None:
-        notes["dtype"] = "ignored: the layers compute in float32"
-
-    return LegacyTranslation(
-        augmenter=keras.Sequential(layers, name="augmentation"),
-        mapping=mapping,
-        notes=notes,
-        unsupported=unsupported,
-    )
+        out.notes["dtype"] = "ignored: the layers compute in float32"
+    return out
