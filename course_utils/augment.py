@@ -434,17 +434,10 @@ def plot_augmented(
     original = as_images(image, "image", batch=False, channels=None)
     total = len(variants) + 1
     ncols = min(total, 9) if ncols is None else as_int(ncols, "ncols")
-    nrows = math.ceil(total / ncols)
-    fig = _display.fresh_figure(fig, (1.6 * ncols, 1.8 * nrows))
-    panels = [("original", original)] + [
-        (f"variant {i + 1}", variant) for i, variant in enumerate(variants)
-    ]
-    for i, (title, picture) in enumerate(panels):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        shown = _display.display_image(np.clip(picture, 0, 255) / 255.0)
-        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9)
-        ax.set_axis_off()
+    fig, axes = _display.image_grid(total, ncols=ncols, fig=fig)
+    titles = ["original"] + [f"variant {i + 1}" for i in range(len(variants))]
+    for ax, title, picture in zip(axes, titles, [original, *variants], strict=True):
+        _display.show_image(ax, np.clip(picture, 0, 255) / 255.0, title)
     return fig
 
 
