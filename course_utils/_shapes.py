@@ -175,6 +175,12 @@ class ShapeParams:
         Which of the seed's independent random streams was used (0 for
         :func:`make_shapes`; :func:`~course_utils.data.load_dataset` gives each
         split its own).
+
+    Examples
+    --------
+    >>> params = shape_params(20, image_size=16, seed=3, max_rotation=0)
+    >>> len(params), params.image_size, params.labels.shape, params.background.shape
+    (20, (16, 16), (20,), (20, 2, 3))
     """
 
     labels: np.ndarray

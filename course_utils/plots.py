@@ -430,14 +430,10 @@ def plot_confusion_matrix(
     """
     y_true_arr = as_labels(y_true, "y_true")
     y_pred_arr = as_labels(y_pred, "y_pred", n=len(y_true_arr))
-    if class_names is not None:
-        names = _check_class_names(class_names, 0)
-        k = len(names)
-    else:
-        names = None
-        k = num_classes
-        if k is None:
-            k = int(max(y_true_arr.max(initial=0), y_pred_arr.max(initial=0))) + 1
+    names = _check_class_names(class_names, 0)
+    k = len(names) if names is not None else num_classes
+    if k is None:
+        k = int(max(y_true_arr.max(initial=0), y_pred_arr.max(initial=0))) + 1
     matrix = confusion_matrix(y_true_arr, y_pred_arr, k)
     if ax is None:
         ax = Figure(figsize=(1.0 + 0.5 * k, 0.8 + 0.5 * k), layout="constrained").add_subplot()
@@ -453,11 +449,17 @@ def plot_confusion_matrix(
     labels = names if names is not None else [str(i) for i in ticks]
     ax.set_xticks(ticks, labels, rotation=45, ha="right")
     ax.set_yticks(ticks, labels)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
     accuracy = np.trace(matrix) / matrix.sum()
+    ax.set(xlabel="predicted class", ylabel="true class")
     ax.set_title(f"Confusion matrix (accuracy {accuracy:.1%})")
     return ax
+
+
+def _check_mistakes(y_true: Any, probabilities: Any, n: int | None = None) -> tuple:
+    """``(y_true, probabilities)`` checked against each other (and ``n`` images)."""
+    y_true = as_labels(y_true, "y_true", n=n)
+    probs = _check_probabilities(probabilities, n=len(y_true))
+    return as_labels(y_true, "y_true", num_classes=probs.shape[1]), probs
 
 
 def _check_probabilities(probabilities: Any, n: int | None = None) -> np.ndarray:
@@ -501,10 +503,7 @@ def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
     array([1, 2])
     """
     k = as_int(k, "k")
-    y_true_arr = as_labels(y_true, "y_true")
-    probs = _check_probabilities(probabilities, n=len(y_true_arr))
-    as_labels(y_true_arr, "y_true", num_classes=probs.shape[1])
-    return _top_mistakes(y_true_arr, probs, k)
+    return _top_mistakes(*_check_mistakes(y_true, probabilities), k)
 
 
 def _top_mistakes(y_true: np.ndarray, probs: np.ndarray, k: int) -> np.ndarray:
@@ -552,9 +551,7 @@ def plot_top_mistakes(
     """
     images = as_images(images, "images")
     k, ncols = as_int(k, "k"), as_int(ncols, "ncols")
-    y_true_arr = as_labels(y_true, "y_true", n=len(images))
-    probs = _check_probabilities(probabilities, n=len(images))
-    as_labels(y_true_arr, "y_true", num_classes=probs.shape[1])
+    y_true_arr, probs = _check_mistakes(y_true, probabilities, n=len(images))
     names = _check_class_names(class_names, probs.shape[1])
     indices = _top_mistakes(y_true_arr, probs, k)
     if len(indices) == 0:
@@ -597,6 +594,13 @@ class DiagramStage:
         Per image, without the batch axis, e.g. ``(62, 62, 32)``.
     params : int
         Number of weights the layer holds.
+
+    Examples
+    --------
+    >>> from course_utils.models import build_course_cnn
+    >>> stage = diagram_stages(build_course_cnn((16, 16, 3)))[2]
+    >>> stage.kind, stage.detail, stage.output_shape, stage.params
+    ('Conv2D', '32 @ 3x3, relu', (14, 14, 32), 896)
     """
 
     number: int

@@ -266,7 +266,7 @@ def test_plot_filters_draws_the_first_layer_kernels(cnn, residual_gray):
 
 
 def test_depthwise_and_separable_filters_read_one_channel_each():
-    depthwise = L.DepthwiseConv2D(3, depth_multiplier=2)
+    depthwise = L.DepthwiseConv2D(3, depth_multiplier=2, name="dw")
     depthwise.build((None, 8, 8, 3))
     kernel = np.asarray(depthwise.kernel)  # (3, 3, channels, multiplier)
     images = filter_images(depthwise)
@@ -276,7 +276,7 @@ def test_depthwise_and_separable_filters_read_one_channel_each():
     np.testing.assert_allclose(images[2, ..., 0], expected, atol=1e-6)
     fig = plot_filters(depthwise)
     assert len(fig.axes) == 6
-    assert fig.get_suptitle() == "depthwise_conv2d: 6 filters of 3x3x1 (grey)"
+    assert fig.get_suptitle() == "dw: 6 filters of 3x3x1 (grey)"
 
     model = keras.Sequential([keras.Input((8, 8, 3)), L.SeparableConv2D(5, 3, name="sep")])
     separable = model.get_layer("sep")
