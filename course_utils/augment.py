@@ -61,30 +61,12 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 #: Every argument of the legacy ``ImageDataGenerator`` (Keras 2 /
 #: ``tf_keras.preprocessing.image``), in its signature order.
-LEGACY_ARGUMENTS: tuple[str, ...] = (
-    "featurewise_center",
-    "samplewise_center",
-    "featurewise_std_normalization",
-    "samplewise_std_normalization",
-    "zca_whitening",
-    "zca_epsilon",
-    "rotation_range",
-    "width_shift_range",
-    "height_shift_range",
-    "brightness_range",
-    "shear_range",
-    "zoom_range",
-    "channel_shift_range",
-    "fill_mode",
-    "cval",
-    "horizontal_flip",
-    "vertical_flip",
-    "rescale",
-    "preprocessing_function",
-    "data_format",
-    "validation_split",
-    "interpolation_order",
-    "dtype",
+LEGACY_ARGUMENTS: tuple[str, ...] = tuple(
+    "featurewise_center samplewise_center featurewise_std_normalization "
+    "samplewise_std_normalization zca_whitening zca_epsilon rotation_range width_shift_range "
+    "height_shift_range brightness_range shear_range zoom_range channel_shift_range fill_mode "
+    "cval horizontal_flip vertical_flip rescale preprocessing_function data_format "
+    "validation_split interpolation_order dtype".split()
 )
 
 
@@ -182,46 +164,26 @@ def make_augmenter(
             name="augmentation",
         )
 
-    def layer_seed() -> int | None:
-        return None if seed is None else seed + len(layers)
-
+    geometry, color = {"fill_mode": fill_mode}, {"value_range": (0, 255)}
+    chain = [  # (name, strength, layer), in the order they are applied
+        ("flip", flip, lambda v, **k: keras.layers.RandomFlip(v, **k)),
+        ("rotation", rotation, lambda v, **k: keras.layers.RandomRotation(v, **geometry, **k)),
+        ("zoom", zoom, lambda v, **k: keras.layers.RandomZoom(v, **geometry, **k)),
+        (
+            "translation",
+            translation,
+            lambda v, **k: keras.layers.RandomTranslation(v, v, **geometry, **k),
+        ),
+        ("shear", shear, lambda v, **k: keras.layers.RandomShear(x_factor=v, **geometry, **k)),
+        ("brightness", brightness, lambda v, **k: keras.layers.RandomBrightness(v, **color, **k)),
+        ("contrast", contrast, lambda v, **k: keras.layers.RandomContrast(v, **color, **k)),
+    ]
     layers: list[keras.layers.Layer] = []
-    if flip:
-        layers.append(keras.layers.RandomFlip(flip, seed=layer_seed(), name="flip"))
-    if rotation:
-        layers.append(
-            keras.layers.RandomRotation(
-                rotation, fill_mode=fill_mode, seed=layer_seed(), name="rotation"
+    for name, value, build in chain:
+        if value:
+            layers.append(
+                build(value, seed=None if seed is None else seed + len(layers), name=name)
             )
-        )
-    if zoom:
-        layers.append(
-            keras.layers.RandomZoom(zoom, fill_mode=fill_mode, seed=layer_seed(), name="zoom")
-        )
-    if translation:
-        layers.append(
-            keras.layers.RandomTranslation(
-                translation, translation, fill_mode=fill_mode, seed=layer_seed(), name="translation"
-            )
-        )
-    if shear:
-        layers.append(
-            keras.layers.RandomShear(
-                x_factor=shear, fill_mode=fill_mode, seed=layer_seed(), name="shear"
-            )
-        )
-    if brightness:
-        layers.append(
-            keras.layers.RandomBrightness(
-                brightness, value_range=(0, 255), seed=layer_seed(), name="brightness"
-            )
-        )
-    if contrast:
-        layers.append(
-            keras.layers.RandomContrast(
-                contrast, value_range=(0, 255), seed=layer_seed(), name="contrast"
-            )
-        )
     return keras.Sequential(layers, name="augmentation")
 
 
