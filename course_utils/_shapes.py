@@ -236,16 +236,6 @@ class ShapeParams:
         return f"<p><code>{html.escape(str(self))}</code></p>"
 
 
-def _check_int(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
-    """The old int check of ``data`` and ``_folders``, kept until they call ``as_int``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        limit = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{name} must be {limit}, got {value}")
-    return int(value)
-
-
 def _image_size(image_size: object) -> tuple[int, int]:
     """``32`` or ``(32, 48)`` -> ``(height, width)``, each in 8-1024 pixels."""
     return as_size(image_size, minimum=_MIN_SIZE, maximum=_MAX_SIZE)

@@ -94,9 +94,10 @@ def feature_maps(
         One image on the 0-255 scale (uint8 or float), with the size and
         channel count the model takes.
     layer : str or keras.layers.Layer, optional
-        A top-level layer whose output is ``(N, H', W', C')`` (convolution,
-        pooling, batch normalization, add, ...). Default: the first
-        convolution layer.
+        A layer with feature maps ``(N, H', W', C')``: one named by
+        :func:`~course_utils.models.feature_map_layers` (convolution, pooling,
+        batch normalization, add, ...; not the input, preprocessing or
+        augmentation). Default: the first convolution layer.
 
     Returns
     -------
@@ -106,9 +107,9 @@ def feature_maps(
     Raises
     ------
     ValueError
-        Unknown layer name (the message lists the valid ones), a layer without
-        feature maps, a model without a convolution layer, or an image that
-        does not fit the model.
+        Unknown layer name or a layer without feature maps (the message lists
+        the valid ones), a model without a convolution layer, or an image
+        that does not fit the model.
 
     Examples
     --------

@@ -13,6 +13,7 @@ from course_utils.models import (
     LayerTable,
     build_course_cnn,
     describe_layer,
+    feature_map_layers,
     layer_table,
     model_differences,
 )
@@ -348,3 +349,13 @@ def test_model_differences_rejects_non_models_and_unbuilt_models():
         model_differences(build_course_cnn((16, 16, 3)), "cnn")
     with pytest.raises(ValueError, match="model 'sequential.*' is not built yet"):
         model_differences(keras.Sequential([L.Dense(2)]), build_course_cnn((16, 16, 3)))
+
+
+def test_feature_map_layers_is_one_rule_for_sequential_and_functional_models():
+    model = build_course_cnn((16, 16, 3), augmenter=make_augmenter())
+    assert feature_map_layers(model) == ["conv1", "pool1", "conv2", "pool2"]
+    assert feature_map_layers(residual_model()) == ["stem", "bn", "branch", "skip"]
+    sized = keras.Sequential([keras.Input((8, 8, 3)), L.Resizing(6, 6), L.Conv2D(2, 3, name="c")])
+    assert feature_map_layers(sized) == ["c"]
+    with pytest.raises(TypeError, match="model must be a keras Model; got str"):
+        feature_map_layers("model")

@@ -133,6 +133,16 @@ def test_layer_without_feature_maps_is_refused(cnn, image16):
         feature_maps(cnn, image16, "dense")
 
 
+def test_preprocessing_and_augmentation_layers_have_no_feature_maps(image16):
+    from course_utils.augment import make_augmenter
+
+    model = build_course_cnn((16, 16, 3), num_classes=3, augmenter=make_augmenter())
+    valid = r"\['conv1', 'pool1', 'conv2', 'pool2'\]"
+    for name in ("augmentation", "rescale"):
+        with pytest.raises(ValueError, match=rf"'{name}' prepares the input.*{valid}"):
+            feature_maps(model, image16, name)
+
+
 def test_layer_of_another_model_and_wrong_layer_type_are_refused(cnn, residual_gray, image16):
     with pytest.raises(ValueError, match="is not a layer of model"):
         feature_maps(cnn, image16, residual_gray.get_layer("stem"))
