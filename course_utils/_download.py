@@ -1,18 +1,14 @@
-"""Downloading and unpacking data sets through ``keras.utils.get_file``, with the course's rules.
+"""Downloads through ``keras.utils.get_file`` (fetch, progress, hash, extraction), plus its gaps.
 
-``keras.utils.get_file`` fetches, shows progress, checks the hash and extracts.
-This module adds what it lacks, in the order a download meets the rules:
-
-* nothing of the user's is overwritten or deleted: every download goes into a
-  private temporary folder first (``get_file`` deletes or re-downloads over a
-  file of the target name), and a file already in the way is refused;
-* a SHA-256 mismatch deletes the download (``get_file`` leaves it in place);
-* an unreachable network raises :class:`NetworkUnavailableError`, which names
-  the offline alternatives (``get_file`` raises a bare ``Exception``);
-* an archive is checked member by member before anything is extracted:
-  absolute paths, ``..`` components, links and device files are refused
-  (:class:`UnsafeArchiveError`; ``get_file`` skips them with a warning);
-* a marker file records a finished download, so running it again does nothing.
+What ``get_file`` lacks, and this module adds: nothing of the user's is
+overwritten or deleted (every download goes to a private temporary folder
+first; ``get_file`` re-downloads over a file of the target name); a SHA-256
+mismatch keeps nothing; an unreachable network raises
+:class:`NetworkUnavailableError`, which names the offline alternatives (not a
+bare ``Exception``); archive members outside the target, links and device
+files are refused before anything is extracted (:class:`UnsafeArchiveError`;
+``get_file`` skips them with a warning); a marker file makes a finished
+download a no-op when run again.
 """
 
 from __future__ import annotations
@@ -67,7 +63,7 @@ class DownloadError(OSError):
 _NETWORK_ERRORS = (ConnectionError, TimeoutError, ssl.SSLError, http.client.HTTPException)
 
 
-def quiet_keras():
+def _keras():
     """``import keras``, without the lines TensorFlow's C++ core prints on stderr meanwhile."""
     from course_utils._quiet import quiet_startup
 
@@ -77,36 +73,14 @@ def quiet_keras():
 
 
 @contextlib.contextmanager
-def progress_bar(
+def _progress(
     total: int | None, description: str, *, enabled: bool = True, stream: IO[str] | None = None
 ) -> Iterator[Callable[[int], None]]:
-    """A ``keras.utils.Progbar`` headed by ``description``; yields ``advance(amount=1)``.
-
-    Parameters
-    ----------
-    total : int or None
-        Expected number of steps (``None``: unknown).
-    description : str
-        Printed on its own line above the bar.
-    enabled : bool
-        ``False`` shows nothing.
-    stream : file-like, optional
-        Where to draw; ``sys.stderr`` by default.
-
-    Examples
-    --------
-    >>> import io
-    >>> out = io.StringIO()
-    >>> with progress_bar(3, "Writing", stream=out) as advance:
-    ...     for _ in range(3):
-    ...         advance()
-    >>> out.getvalue().startswith("Writing [") and "3/3" in out.getvalue()
-    True
-    """
+    """A ``keras.utils.Progbar`` under ``description`` on ``stream`` (stderr); yields advance."""
     if not enabled:
         yield lambda amount=1: None
         return
-    keras = quiet_keras()
+    keras = _keras()
     out = stream if stream is not None else sys.stderr
     out.write(f"{description} [{total if total else '?'} steps]\n")
     count = 0
@@ -126,8 +100,6 @@ def progress_bar(
 def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """SHA-256 of a file, as 64 lowercase hex digits.
 
-    Examples
-    --------
     >>> import pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
     >>> _ = p.write_bytes(b"abc")
@@ -149,9 +121,28 @@ def _check_sha256(sha256: str | None) -> str | None:
     return sha256.lower()
 
 
+def _fetch(url: str, folder: Path, sha256: str | None, what: str, **kwargs) -> Path:
+    """``keras.utils.get_file`` of ``url`` into the private ``folder``, with the course's errors."""
+    try:
+        return _get_file(url, folder, _ARCHIVE, file_hash=sha256, **kwargs)
+    except ValueError:  # get_file's hash check; it leaves the file, which the caller deletes
+        if sha256 is None or not (folder / _ARCHIVE).is_file():
+            raise
+        raise ChecksumMismatchError(
+            f"The file downloaded from {url} has SHA-256 {sha256_of(folder / _ARCHIVE)}, but "
+            f"{what} should have {sha256}. The file may be damaged or tampered with; it was "
+            "deleted and nothing was kept."
+        ) from None
+    except Exception as error:
+        explained = _explain(error, url, what)
+        if explained is error:
+            raise
+        raise explained from error
+
+
 def _get_file(url: str, folder: Path, name: str, **kwargs) -> Path:
     """``keras.utils.get_file`` into ``folder``; what it prints goes to ``kwargs["out"]``."""
-    keras = quiet_keras()
+    keras = _keras()
     out, timeout = kwargs.pop("out"), kwargs.pop("timeout")
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)  # urlretrieve, which get_file calls, takes no timeout
@@ -160,105 +151,6 @@ def _get_file(url: str, folder: Path, name: str, **kwargs) -> Path:
             return Path(keras.utils.get_file(name, url, cache_subdir=str(folder), **kwargs))
     finally:
         socket.setdefaulttimeout(previous)
-
-
-def download_file(
-    url: str,
-    destination: str | os.PathLike,
-    sha256: str | None,
-    *,
-    what: str = "the file",
-    progress: bool = True,
-    timeout: float = 60.0,
-    stream: IO[str] | None = None,
-) -> Path:
-    """Download ``url`` to ``destination`` with ``keras.utils.get_file``, verifying its SHA-256.
-
-    The bytes go to a private temporary folder next to ``destination`` and
-    are moved there only once the hash matches; on any failure nothing is
-    kept, and an existing ``destination`` is never replaced.
-
-    Parameters
-    ----------
-    url : str
-        ``https://``, ``http://`` or ``file://`` URL.
-    destination : path-like
-        Final file name; its folder must exist and the file must not.
-    sha256 : str or None
-        Expected SHA-256 (64 hex digits); ``None`` skips the check.
-    what : str
-        Name of the data for messages, e.g. ``"cats vs dogs"``.
-    progress : bool
-        Show Keras' progress bar on ``stream``.
-    timeout : float
-        Seconds to wait for the server.
-    stream : file-like, optional
-        Where the progress bar goes (``sys.stderr`` by default).
-
-    Returns
-    -------
-    pathlib.Path
-        ``destination``.
-
-    Raises
-    ------
-    NetworkUnavailableError
-        The server cannot be reached, or the connection broke off before all
-        the bytes the server announced arrived; nothing is kept.
-    DownloadError
-        The server answered with an error (e.g. 404).
-    ChecksumMismatchError
-        The downloaded bytes have another SHA-256; nothing is kept.
-    FileNotFoundError
-        A ``file://`` URL names a file that does not exist, or the folder of
-        ``destination`` does not exist.
-    FileExistsError
-        ``destination`` exists already.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.txt").write_bytes(b"abc")
-    >>> copy = download_file((folder / "a.txt").as_uri(), folder / "b.txt", None, progress=False)
-    >>> copy.read_bytes()
-    b'abc'
-    """
-    sha256 = _check_sha256(sha256)
-    destination = Path(destination)
-    if not destination.parent.is_dir():
-        raise FileNotFoundError(
-            f"destination must be a file name in an existing folder; {destination.parent} "
-            "does not exist"
-        )
-    if destination.exists() or destination.is_symlink():
-        raise FileExistsError(
-            f"{destination} already exists; the course never overwrites files. Move it away "
-            "or choose another destination."
-        )
-    out = (stream if stream is not None else sys.stderr) if progress else io.StringIO()
-    private = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-    try:
-        fetched = _get_file(
-            url, private, destination.name, file_hash=sha256, out=out, timeout=timeout
-        )
-        os.replace(fetched, destination)
-        return destination
-    except ValueError:  # get_file's hash check; it leaves the file, which is deleted below
-        if sha256 is None or not (private / destination.name).is_file():
-            raise
-        raise ChecksumMismatchError(
-            f"The file downloaded from {url} has SHA-256 {sha256_of(private / destination.name)}, "
-            f"but {what} should have {sha256}. The file may be damaged or tampered with; it was "
-            "deleted and nothing was kept."
-        ) from None
-    except Exception as error:
-        explained = _explain(error, url, what)
-        if explained is error:
-            raise
-        raise explained from error
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
 
 
 def _explain(error: Exception, url: str, what: str) -> Exception:
@@ -284,9 +176,7 @@ def _explain(error: Exception, url: str, what: str) -> Exception:
     return error  # a local problem (e.g. a full disk) is reported as it is
 
 
-# --------------------------------------------------------------------------
-# Archives
-# --------------------------------------------------------------------------
+# --- Archives ---
 
 
 def _unsafe_name(name: str, root: Path) -> str | None:
@@ -305,30 +195,12 @@ def _unsafe_name(name: str, root: Path) -> str | None:
 
 
 def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[str]:
-    """List the members of a zip or tar archive, refusing unsafe ones.
+    """The member names of a zip or tar archive for ``root``, if every member is safe.
 
-    Parameters
-    ----------
-    archive : path-like
-        A ``.zip`` or a (compressed) tar file.
-    root : path-like
-        The folder it would be extracted into.
+    Raises :class:`UnsafeArchiveError`, naming them, for members with absolute
+    paths or ``..`` components, that lead outside ``root``, or are links or
+    device files; ``ValueError`` for a file that is no zip or tar archive.
 
-    Returns
-    -------
-    list of str
-        Member names, in archive order.
-
-    Raises
-    ------
-    UnsafeArchiveError
-        Some members have absolute paths, ``..`` components, are links or
-        device files; the message lists them.
-    ValueError
-        The file is neither a zip nor a tar archive.
-
-    Examples
-    --------
     >>> import pathlib, tempfile, zipfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> with zipfile.ZipFile(folder / "a.zip", "w") as zf:
@@ -339,30 +211,24 @@ def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[s
     course_utils._download.UnsafeArchiveError: Refusing ... '../up.txt' ('..' component)....
     """
     root = Path(root).resolve()
-    problems: list[str] = []
-    names: list[str] = []
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                names.append(info.filename)
-                why = _unsafe_name(info.filename, root)
-                if why is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    why = "symbolic link"
-                if why:
-                    problems.append(f"{info.filename!r} ({why})")
+            kinds = [
+                (i.filename, (i.external_attr >> 16) & 0o170000 == 0o120000 and "symbolic link")
+                for i in zf.infolist()
+            ]
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
-            for member in tf.getmembers():
-                names.append(member.name)
-                why = _unsafe_name(member.name, root)
-                if why is None and (member.issym() or member.islnk()):
-                    why = "link"
-                elif why is None and not (member.isfile() or member.isdir()):
-                    why = "device or special file"
-                if why:
-                    problems.append(f"{member.name!r} ({why})")
+            kinds = [
+                (m.name, None if m.isfile() or m.isdir() else "link" if m.issym() or m.islnk()
+                 else "device or special file")
+                for m in tf.getmembers()
+            ]  # fmt: skip
     else:
         raise ValueError(f"{archive} is neither a zip nor a tar archive")
+    problems = [
+        f"{name!r} ({why})" for name, kind in kinds if (why := _unsafe_name(name, root) or kind)
+    ]
     if problems:
         shown = ", ".join(problems[:5]) + (
             f" and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -371,12 +237,12 @@ def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[s
             f"Refusing to extract {archive}: {len(problems)} member(s) would be written outside "
             f"{root} or are not plain files: {shown}. Nothing was extracted."
         )
-    return names
+    return [name for name, _ in kinds]
 
 
-def _read_marker(dest: Path) -> dict:
+def _read_json(path: Path) -> dict:
     try:
-        return json.loads((dest / _MARKER).read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
 
@@ -393,46 +259,36 @@ def download_and_extract(
     timeout: float = 60.0,
     stream: IO[str] | None = None,
 ) -> Path:
-    """Download an archive, verify it, and extract it into ``dest``; safe to run again.
+    """Download an archive with ``keras.utils.get_file``, verify it, extract it into ``dest``.
+
+    Safe to run again: a finished download returns at once. After any error
+    nothing new is left in ``dest`` (nor ``dest`` itself, when this call
+    created it).
 
     Parameters
     ----------
     url : str
-        Where the archive is (``https://``, ``http://`` or ``file://``).
+        ``https://``, ``http://`` or ``file://`` URL of a zip or tar archive.
     dest : path-like
         Folder that receives the archive's contents; created when missing.
     sha256 : str or None
-        Expected SHA-256 of the archive.
+        Expected SHA-256 of the archive (64 hex digits); ``None`` skips the check.
     archive_name : str, optional
-        File name for the archive inside ``dest``; by default the URL's last part.
-    what : str
-        Name of the data for messages.
-    keep_archive : bool
-        Keep the downloaded archive in ``dest`` after extraction. An archive
-        that is already in ``dest`` under that name and matches ``sha256`` is
-        used instead of downloading, and never deleted.
-    progress : bool
-        Show a progress bar.
-    timeout : float
-        Seconds to wait for the server.
-    stream : file-like, optional
-        Where progress goes.
-
-    Returns
-    -------
-    pathlib.Path
-        ``dest``.
+        Name of the archive inside ``dest`` (default: the URL's last part). A
+        file of that name matching ``sha256`` is used instead of downloading.
+    what, keep_archive, progress, timeout, stream
+        Name of the data for messages; keep the archive in ``dest``; show Keras'
+        progress bar on ``stream`` (stderr by default); seconds to wait.
 
     Raises
     ------
-    NetworkUnavailableError, DownloadError, ChecksumMismatchError, UnsafeArchiveError
-        See :func:`download_file` and :func:`check_archive`. After any of them
-        nothing new is left in ``dest`` (and ``dest`` itself is removed when
-        this call created it).
+    NetworkUnavailableError, DownloadError
+        Unreachable server or broken-off connection; an HTTP error (e.g. 404).
+    ChecksumMismatchError, UnsafeArchiveError
+        A damaged or tampered archive, or one with unsafe members.
     FileExistsError
-        ``dest`` already holds an entry with the same name as one in the
-        archive that an earlier download did not create, or a file named like
-        the archive whose SHA-256 differs.
+        ``dest`` holds an entry of the archive that this download did not
+        create, or a file named like the archive with another SHA-256.
 
     Examples
     --------
@@ -447,7 +303,7 @@ def download_and_extract(
     """
     sha256 = _check_sha256(sha256)
     dest = Path(dest).expanduser()
-    marker = _read_marker(dest)
+    marker = _read_json(dest / _MARKER)
     if marker.get("complete") and marker.get("sha256") == sha256 and marker.get("url") == url:
         return dest
     archive = dest / (archive_name or Path(urllib.parse.urlsplit(url).path).name or "archive")
@@ -464,10 +320,8 @@ def download_and_extract(
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))
     try:
-        fetched = download_file(
-            source, staging / _ARCHIVE, sha256, what=what, progress=progress, timeout=timeout,
-            stream=stream,
-        )  # fmt: skip
+        out = (stream if stream is not None else sys.stderr) if progress else io.StringIO()
+        fetched = _fetch(source, staging, sha256, what, out=out, timeout=timeout)
         check_archive(fetched, staging / "check")
         # The archive is in get_file's cache now, so get_file only extracts it.
         extracted = _get_file(source, staging, _ARCHIVE, extract=True, out=io.StringIO(), timeout=1)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from course_utils._display import Table
-from course_utils._download import progress_bar, quiet_keras
+from course_utils._download import _keras, _progress, _read_json
 from course_utils._shapes import SHAPE_CLASSES, _check_rotation, make_shapes
 from course_utils._validation import as_fraction, as_int, as_size
 
@@ -53,15 +53,7 @@ def _layout(root: Path) -> str:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file that was not loaded, and why.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The file.
-    reason : str
-        Plain-language reason, e.g. ``"empty file (0 bytes)"``.
-    """
+    """A file that was not loaded (``path``), and why (``reason``, e.g. "empty file (0 bytes)")."""
 
     path: Path
     reason: str
@@ -71,20 +63,11 @@ class SkippedFile:
 class FolderReport:
     """What :func:`scan_image_folder` found in a class-folder data set.
 
-    Attributes
-    ----------
-    root : pathlib.Path
-        The folder that was scanned.
-    class_names : tuple of str
-        Class sub-folder names; label ``i`` is ``class_names[i]``.
-    files : tuple of pathlib.Path
-        The loadable image files, in label order then name order.
-    labels : numpy.ndarray
-        int64, shape ``(len(files),)``: the class index of each file.
-    skipped : tuple of SkippedFile
-        Every file that will not be loaded, with the reason.
-    not_examined : int
-        Files left unopened because ``max_per_class`` was reached.
+    ``root`` was scanned; ``class_names[i]`` is label ``i``; ``files`` are the
+    loadable images (label order, then name order) with their int64 ``labels``;
+    ``skipped`` lists every other file with the reason; ``not_examined`` counts
+    files left unopened once ``max_per_class`` was reached; ``notes`` holds
+    remarks such as a class without a loadable image.
     """
 
     root: Path
@@ -161,9 +144,7 @@ class FolderReport:
         return f"<p>{html.escape(self._summary())}.</p>{table}{notes}"
 
 
-# --------------------------------------------------------------------------
-# Scanning
-# --------------------------------------------------------------------------
+# --- Scanning ---
 
 
 def _check_file(path: Path) -> str | None:
@@ -246,7 +227,7 @@ def _loose_files(root: Path) -> list[SkippedFile]:
     ]
 
 
-def list_class_files(root: Path, class_names: Sequence[str]) -> list[list[Path]]:
+def _list_class_files(root: Path, class_names: Sequence[str]) -> list[list[Path]]:
     """Every file under ``root/<class>/`` (sub-folders included), per class, in name order."""
     out = []
     for name in class_names:
@@ -257,7 +238,7 @@ def list_class_files(root: Path, class_names: Sequence[str]) -> list[list[Path]]
     return out
 
 
-def check_candidates(
+def _check_candidates(
     candidates: Sequence[Sequence[Path]],
     quotas: Sequence[int | None],
     *,
@@ -267,14 +248,8 @@ def check_candidates(
 ) -> tuple[list[list[Path]], list[SkippedFile], int]:
     """Check files class by class, in the given order, until each quota of good ones is met.
 
-    Returns
-    -------
-    good : list of list of Path
-        Loadable files per class, in name order.
-    skipped : list of SkippedFile
-        Files that failed the check.
-    not_examined : int
-        Files never opened (or not needed) because their class's quota was met.
+    Returns the loadable files per class (in name order), the skipped files,
+    and the number of files not opened (or not needed) once a quota was met.
     """
     total = sum(
         len(c) if q is None else min(len(c), q) for c, q in zip(candidates, quotas, strict=True)
@@ -285,7 +260,7 @@ def check_candidates(
     not_examined = 0
     with (
         ThreadPoolExecutor(max_workers=workers) as pool,
-        progress_bar(total, description, enabled=progress) as advance,
+        _progress(total, description, enabled=progress) as advance,
     ):
         for files, quota in zip(candidates, quotas, strict=True):
             kept: list[Path] = []
@@ -324,38 +299,27 @@ def scan_image_folder(
     Each file inside ``path/<class_name>/`` (sub-folders included, as Keras
     does) is opened read-only with Pillow and fully decoded. Empty, corrupt,
     truncated and non-image files, files whose content does not match their
-    name (a PNG called ``.jpg``) and formats Keras does not read are listed in
-    :attr:`FolderReport.skipped`; files directly in ``path`` are skipped too.
+    name (a PNG called ``.jpg``), formats Keras does not read and files
+    directly in ``path`` are listed in :attr:`FolderReport.skipped`.
 
     Parameters
     ----------
     path : path-like
         Root folder, laid out as ``path/<class_name>/<image files>``.
     class_names : sequence of str, optional
-        Use these class folders, in this order (all must exist); by default
-        every non-hidden sub-folder, sorted.
-    max_per_class : int, optional
-        Stop after this many loadable images per class, picked in a random
+        Use these class folders, in this order (default: all, sorted).
+    max_per_class, seed : int, optional
+        Stop after this many loadable images per class, taken in a random
         order fixed by ``seed`` (for quick runs on big folders).
-    seed : int
-        Seed of that random order.
-    progress : bool
-        Show a progress bar on stderr.
-    workers : int, optional
-        Threads that decode files in parallel (default: number of CPUs, at most 8).
-
-    Returns
-    -------
-    FolderReport
+    progress, workers : bool, int
+        Show a progress bar on stderr; threads that decode files (default:
+        the number of CPUs, at most 8).
 
     Raises
     ------
-    FileNotFoundError
-        ``path`` does not exist, or a requested class folder is missing.
-    NotADirectoryError
-        ``path`` is a file.
-    ImageFolderError
-        ``path`` is empty, has no class sub-folders, or holds no loadable image.
+    FileNotFoundError, NotADirectoryError, ImageFolderError
+        ``path`` or a requested class folder is missing; ``path`` is a file;
+        it is empty, has no class sub-folders or no loadable image.
 
     Examples
     --------
@@ -371,10 +335,10 @@ def scan_image_folder(
         max_per_class = as_int(max_per_class, "max_per_class", minimum=1)
     rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
     skipped = _loose_files(root)
-    candidates = list_class_files(root, names)
+    candidates = _list_class_files(root, names)
     if max_per_class is not None:
         candidates = [[files[i] for i in rng.permutation(len(files))] for files in candidates]
-    good, bad, not_examined = check_candidates(
+    good, bad, not_examined = _check_candidates(
         candidates,
         [max_per_class] * len(names),
         progress=progress,
@@ -406,15 +370,13 @@ def scan_image_folder(
     return report
 
 
-# --------------------------------------------------------------------------
-# Loading: the tf.data route
-# --------------------------------------------------------------------------
+# --- Loading: the tf.data route ---
 
 
-def image_dataset(
+def _image_dataset(
     files: Sequence[str | os.PathLike],
     labels: Sequence[int] | np.ndarray,
-    image_size: int | tuple[int, int],
+    size: tuple[int, int],
     *,
     batch_size: int | None = None,
     shuffle: bool = False,
@@ -422,53 +384,17 @@ def image_dataset(
     crop_to_aspect_ratio: bool = False,
     interpolation: str = "bilinear",
 ) -> Any:
-    """``from_tensor_slices(paths).map(read + decode + resize)``, as Keras reads folders.
+    """``from_tensor_slices(paths).map(read + decode + resize)``: Keras' steps for a folder.
 
-    Each file is read with ``tf.io.read_file``, decoded to RGB by
-    ``tf.io.decode_image(..., channels=3, expand_animations=False)`` and
-    resized by ``keras.layers.Resizing``: the steps of
-    ``keras.utils.image_dataset_from_directory``, on a list of files.
-
-    Parameters
-    ----------
-    files : sequence of path-like
-        Image files (checked beforehand: a file that cannot be decoded stops
-        the iteration).
-    labels : sequence of int
-        One class index per file.
-    image_size : int or (int, int)
-        Output ``(height, width)``.
-    batch_size : int or None
-        Batch size; ``None`` yields single images.
-    shuffle : bool
-        Shuffle the files anew each epoch (with ``seed``).
-    seed : int
-        Seed of the shuffle.
-    crop_to_aspect_ratio : bool
-        Crop the centre to the target aspect ratio instead of stretching.
-    interpolation : str
-        Resize method, e.g. ``"bilinear"`` or ``"nearest"``.
-
-    Returns
-    -------
-    tf.data.Dataset
-        ``(image, label)``: float32 ``(height, width, 3)`` in ``[0, 255]``
-        (batched: ``(batch, height, width, 3)``) and int32; its attributes
-        ``file_paths`` list the files in the order given.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=1, image_size=8)
-    >>> files = sorted(root.glob("*/*.png"))
-    >>> ds = image_dataset(files, range(len(files)), 16, batch_size=4)
-    >>> [tuple(x.shape) for x, _ in ds]
-    [(4, 16, 16, 3), (4, 16, 16, 3), (2, 16, 16, 3)]
+    ``tf.io.read_file``, ``tf.io.decode_image(channels=3,
+    expand_animations=False)`` and ``keras.layers.Resizing`` on each of the
+    (checked) ``files``; yields float32 ``(height, width, 3)`` images in
+    ``[0, 255]`` and int32 labels, reshuffled each epoch when ``shuffle``.
     """
-    keras = quiet_keras()
+    keras = _keras()
     import tensorflow as tf
 
-    height, width = as_size(image_size)
+    height, width = size
     paths = [str(f) for f in files]
     labels = np.asarray(labels, dtype=np.int32).reshape(-1)
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), labels))
@@ -521,56 +447,36 @@ def load_image_folder(
 ) -> tuple[Any, FolderReport]:
     """Load a class-folder data set as ``keras.utils.image_dataset_from_directory`` does.
 
-    The folder is checked first (:func:`scan_image_folder`); only loadable
-    files are read (:func:`image_dataset`), the rest are reported. Nothing in
-    the folder is written, moved, renamed or deleted. Grayscale, RGBA,
-    palette and 16-bit images come out as 8-bit-range RGB.
+    The folder is checked first (:func:`scan_image_folder`); only loadable files
+    are read, along the tf.data route, the rest are reported. Nothing in the
+    folder is written, moved, renamed or deleted. Grayscale, RGBA, palette and
+    16-bit images come out as 8-bit-range RGB.
 
     Parameters
     ----------
-    path : path-like
-        Root folder, laid out as ``path/<class_name>/<image files>``.
+    path, class_names, max_per_class, seed, progress
+        As in :func:`scan_image_folder`; ``seed`` also fixes the shuffle and
+        the validation split.
     image_size : int or (int, int)
         Size every image is resized to, ``(height, width)``.
     batch_size : int or None
         Batch size; ``None`` yields single images.
     shuffle : bool
-        Shuffle the files each epoch (with ``seed``); ``False`` keeps
-        class-then-name order.
-    seed : int
-        Seed for shuffling, the validation split and ``max_per_class``.
-    validation_split : float, optional
-        Fraction held out for validation (picked at random with ``seed``),
-        with ``subset``.
-    subset : {"training", "validation", "both"}, optional
-        Which part to return when ``validation_split`` is set; ``"both"``
-        returns a ``(training, validation)`` pair of data sets.
-    class_names : sequence of str, optional
-        Class folders to use, in label order.
-    max_per_class : int, optional
-        Load at most this many images per class (random, fixed by ``seed``).
-    crop_to_aspect_ratio : bool
-        Crop to the target aspect ratio instead of stretching.
-    interpolation : str
-        Resize method, e.g. ``"bilinear"`` or ``"nearest"``.
-    progress : bool
-        Show a progress bar while checking files.
+        Shuffle the files each epoch; ``False`` keeps class-then-name order.
+    validation_split, subset : float, {"training", "validation", "both"}, optional
+        Hold out this random fraction for validation and return that part, the
+        rest, or both as a ``(training, validation)`` pair.
+    crop_to_aspect_ratio, interpolation : bool, str
+        Crop to the target aspect ratio instead of stretching; resize method.
 
     Returns
     -------
     dataset : tf.data.Dataset or (tf.data.Dataset, tf.data.Dataset)
-        Yields ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
-        ``[0, 255]`` and int32 ``(batch,)``; ``dataset.file_paths`` and
-        ``dataset.class_names`` as in Keras.
+        ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
+        ``[0, 255]`` and int32 ``(batch,)``; ``file_paths`` and ``class_names``
+        attributes as in Keras.
     report : FolderReport
         Classes, counts and the skipped files with reasons.
-
-    Raises
-    ------
-    FileNotFoundError, NotADirectoryError, ImageFolderError
-        See :func:`scan_image_folder`.
-    ValueError
-        ``validation_split`` and ``subset`` do not go together.
 
     Examples
     --------
@@ -591,7 +497,7 @@ def load_image_folder(
     datasets = []
     for name, index in parts.items():
         if subset in (name, "both"):
-            dataset = image_dataset(
+            dataset = _image_dataset(
                 [report.files[i] for i in index],
                 report.labels[index],
                 size,
@@ -613,27 +519,18 @@ def decode_files(
     *,
     crop_to_aspect_ratio: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decode checked image files into uint8 arrays (:func:`image_dataset`), in the given order.
+    """Decode checked image files, in the given order, to uint8 ``(n, height, width, 3)``.
 
-    Returns
-    -------
-    images : numpy.ndarray
-        uint8, shape ``(len(files), height, width, 3)``.
-    labels : numpy.ndarray
-        int64, shape ``(len(files),)``.
-
-    Examples
-    --------
     >>> import tempfile
     >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=1, image_size=8)
     >>> images, labels = decode_files(sorted(root.glob("*/*.png")), [0] * 10, 8)
-    >>> images.shape, images.dtype.name
-    ((10, 8, 8, 3), 'uint8')
+    >>> images.shape, images.dtype.name, labels.dtype.name
+    ((10, 8, 8, 3), 'uint8', 'int64')
     """
     height, width = as_size(image_size)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     images = np.zeros((len(files), height, width, 3), dtype=np.uint8)
-    dataset = image_dataset(
+    dataset = _image_dataset(
         files, labels, (height, width), batch_size=256, crop_to_aspect_ratio=crop_to_aspect_ratio
     )
     start = 0
@@ -643,9 +540,7 @@ def decode_files(
     return images, labels
 
 
-# --------------------------------------------------------------------------
-# Writing a small class-folder data set from the shapes
-# --------------------------------------------------------------------------
+# --- Writing a small class-folder data set from the shapes ---
 
 
 def _write_problem_files(root: Path, image: np.ndarray) -> None:
@@ -695,43 +590,24 @@ def write_image_folder(
 ) -> Path:
     """Write a small class-folder data set of PNG and JPEG files from the shapes.
 
-    Produces ``path/<shape class>/<class>_<i>.<png|jpg>``, the layout of cats
-    vs dogs, so the folder pipeline can be taught and tested offline. The
-    target must not exist or be empty; running the same call again on a folder
-    it wrote returns at once, and nothing is ever overwritten.
+    Produces ``path/<shape class>/<class>_<i>.<png|jpg>``, the layout of cats vs
+    dogs, so the folder pipeline can be taught and tested offline. ``path`` must
+    not exist or be empty (``FileExistsError`` otherwise); the same call again on
+    a folder it wrote returns at once, and nothing is ever overwritten.
 
     Parameters
     ----------
-    path : path-like
-        Folder to create.
-    n_per_class : int
-        Images per class (10 classes).
-    image_size : int
-        Side of the square images in pixels.
-    seed : int
-        Seed of :func:`make_shapes`.
-    max_rotation : float
-        Pose range in degrees, as in :func:`make_shapes`.
+    n_per_class, image_size, seed, max_rotation
+        Images per class (10 classes), side in pixels, and the seed and pose
+        range of :func:`make_shapes`.
     formats : sequence of {"png", "jpg"}
         File formats, used in turn.
     include_problem_files : bool
-        Also add the files of :data:`PROBLEM_FILES` to the first class: an empty
-        file, a text file, text named ``.jpg``, a PNG named ``.jpg``, a truncated
-        JPEG (all skipped by the loader) and grayscale, RGBA and 16-bit PNGs
-        (all loaded as RGB).
+        Also add :data:`PROBLEM_FILES` to the first class: an empty file, a text
+        file, text named ``.jpg``, a PNG named ``.jpg``, a truncated JPEG (all
+        skipped by the loader) and grayscale, RGBA and 16-bit PNGs (loaded as RGB).
     progress : bool
         Show a progress bar on stderr.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    FileExistsError
-        ``path`` exists and holds files this function did not write with the
-        same arguments.
 
     Examples
     --------
@@ -747,8 +623,7 @@ def write_image_folder(
     image_size = as_int(image_size, "image_size", minimum=8, maximum=1024)
     max_rotation = _check_rotation(max_rotation)
     formats = tuple(str(f).lower().lstrip(".") for f in formats)
-    allowed = {"png", "jpg"}
-    if not formats or not set(formats) <= allowed:
+    if not formats or not set(formats) <= {"png", "jpg"}:
         raise ValueError(f"formats must be a non-empty sequence of 'png'/'jpg', got {formats!r}")
     settings = {
         "n_per_class": n_per_class,
@@ -761,13 +636,8 @@ def write_image_folder(
     if root.exists():
         if not root.is_dir():
             raise FileExistsError(f"{root} is a file; choose a new folder name.")
-        existing = os.listdir(root)
-        if existing:
-            try:
-                previous = json.loads((root / _WRITE_MARKER).read_text())
-            except (OSError, ValueError):
-                previous = None
-            if previous == settings:
+        if os.listdir(root):
+            if _read_json(root / _WRITE_MARKER) == settings:
                 return root
             raise FileExistsError(
                 f"{root} is not empty; the course never overwrites files. Choose a new folder "
@@ -780,17 +650,13 @@ def write_image_folder(
     for name in SHAPE_CLASSES:
         (root / name).mkdir(parents=True, exist_ok=True)
     counters = [0] * n_classes
-    with progress_bar(len(labels), f"Writing {root.name}", enabled=progress) as advance:
+    with _progress(len(labels), f"Writing {root.name}", enabled=progress) as advance:
         for image, label in zip(images, labels, strict=True):
             index = counters[label]
             counters[label] += 1
-            extension = formats[index % len(formats)]
-            name = SHAPE_CLASSES[label]
-            target = root / name / f"{name}_{index:03d}.{extension}"
-            if extension == "png":
-                Image.fromarray(image).save(target, format="PNG")
-            else:
-                Image.fromarray(image).save(target, format="JPEG", quality=92)
+            kind, name = formats[index % len(formats)], SHAPE_CLASSES[label]
+            target = root / name / f"{name}_{index:03d}.{kind}"
+            Image.fromarray(image).save(target, "PNG" if kind == "png" else "JPEG", quality=92)
             advance()
     if include_problem_files:
         _write_problem_files(root, images[np.flatnonzero(labels == 0)[0]])

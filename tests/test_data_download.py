@@ -28,10 +28,9 @@ from course_utils._download import (
     ChecksumMismatchError,
     DownloadError,
     UnsafeArchiveError,
+    _progress,
     check_archive,
     download_and_extract,
-    download_file,
-    progress_bar,
 )
 from course_utils.data import (
     OFFLINE_ALTERNATIVE,
@@ -161,7 +160,7 @@ def short_server():
 
 def test_progress_bar_draws_keras_progbar_under_its_description():
     out = io.StringIO()
-    with progress_bar(4, "Writing", stream=out) as advance:
+    with _progress(4, "Writing", stream=out) as advance:
         for _ in range(4):
             advance()
     text = out.getvalue()
@@ -170,11 +169,11 @@ def test_progress_bar_draws_keras_progbar_under_its_description():
 
 def test_progress_bar_without_total_and_disabled():
     out = io.StringIO()
-    with progress_bar(None, "Downloading", stream=out) as advance:
+    with _progress(None, "Downloading", stream=out) as advance:
         advance(25)
     assert out.getvalue().startswith("Downloading [? steps]") and "25/Unknown" in out.getvalue()
     quiet = io.StringIO()
-    with progress_bar(3, "x", stream=quiet, enabled=False) as advance:
+    with _progress(3, "x", stream=quiet, enabled=False) as advance:
         advance(3)
     assert quiet.getvalue() == ""
 
@@ -187,27 +186,28 @@ def test_sha256_of_matches_hashlib(tmp_path):
 
 
 # --------------------------------------------------------------------------
-# download_file
+# Fetching (keras.utils.get_file) and its errors
 # --------------------------------------------------------------------------
+
+
+def _fetch(url, dest, sha256=None, **kwargs):
+    return download_and_extract(url, dest, sha256, **{"progress": False, **kwargs})
 
 
 def test_download_over_http_with_progress(tmp_path, pet_zip, server):
     archive, digest = pet_zip
     out = io.StringIO()
-    target = download_file(
-        f"{server}/pets.zip", tmp_path / "got.zip", digest, what="pets", stream=out
-    )
-    assert target == tmp_path / "got.zip"
-    assert target.read_bytes() == archive.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["got.zip", "served"]  # no leftovers
+    dest = _fetch(f"{server}/pets.zip", tmp_path / "got", digest, progress=True, stream=out)
+    assert (dest / "PetImages" / "Cat" / "0.jpg").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == [_download._MARKER, "PetImages"]
     assert f"Downloading data from {server}/pets.zip" in out.getvalue()  # Keras' progress bar
     assert f"{len(archive.read_bytes())}/{len(archive.read_bytes())}" in out.getvalue()
 
 
-def test_download_file_url_without_checksum(tmp_path, pet_zip):
+def test_file_url_without_checksum_and_keep_archive(tmp_path, pet_zip):
     archive, _ = pet_zip
-    target = download_file(archive.as_uri(), tmp_path / "copy.zip", None, progress=False)
-    assert target.read_bytes() == archive.read_bytes()
+    dest = _fetch(archive.as_uri(), tmp_path / "copy", keep_archive=True)
+    assert (dest / "pets.zip").read_bytes() == archive.read_bytes()
 
 
 def test_tampered_download_is_refused_and_nothing_kept(tmp_path, pet_zip, server):
@@ -215,7 +215,7 @@ def test_tampered_download_is_refused_and_nothing_kept(tmp_path, pet_zip, server
     with zipfile.ZipFile(archive, "a") as zf:  # tampered with after the checksum was published
         zf.writestr("PetImages/Cat/extra.jpg", b"payload")
     with pytest.raises(ChecksumMismatchError) as caught:
-        download_file(f"{server}/pets.zip", tmp_path / "got.zip", digest, progress=False)
+        _fetch(f"{server}/pets.zip", tmp_path / "got", digest)
     message = str(caught.value)
     assert digest in message and sha256_of(archive) in message
     assert "tampered" in message and "nothing was kept" in message
@@ -224,36 +224,31 @@ def test_tampered_download_is_refused_and_nothing_kept(tmp_path, pet_zip, server
 
 def test_http_error_is_a_download_error(tmp_path, server):
     with pytest.raises(DownloadError, match="404"):
-        download_file(f"{server}/missing.zip", tmp_path / "x.zip", None, progress=False)
-    assert not list(tmp_path.glob("x.zip*"))
+        _fetch(f"{server}/missing.zip", tmp_path / "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]
 
 
 def test_unreachable_server_says_offline_and_names_the_alternative(tmp_path):
     url = _closed_port_url()
     with pytest.raises(NetworkUnavailableError) as caught:
-        download_file(url, tmp_path / "x.zip", None, what="cats vs dogs", timeout=5)
+        _fetch(url, tmp_path / "x", what="cats vs dogs", timeout=5)
     message = str(caught.value)
-    assert url in message and "unreachable" in message
+    assert url in message and "unreachable" in message and "no network?" in message
     assert "Offline" in message and "load_dataset('shapes')" in message
     assert list(tmp_path.iterdir()) == []
 
 
 def test_connection_that_breaks_off_keeps_nothing(tmp_path, short_server):
     with pytest.raises(NetworkUnavailableError, match="broke off.*10 out of 1000 bytes"):
-        download_file(short_server, tmp_path / "x.zip", None, progress=False, timeout=5)
+        _fetch(short_server, tmp_path / "x", timeout=5)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_file_url(tmp_path):
     url = (tmp_path / "nowhere.zip").as_uri()
     with pytest.raises(FileNotFoundError, match="nowhere.zip"):
-        download_file(url, tmp_path / "x.zip", None)
-
-
-def test_destination_folder_must_exist(tmp_path, pet_zip):
-    archive, digest = pet_zip
-    with pytest.raises(FileNotFoundError, match="destination.*missing"):
-        download_file(archive.as_uri(), tmp_path / "missing" / "x.zip", digest)
+        _fetch(url, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_local_write_errors_are_not_called_network_errors(tmp_path, pet_zip, monkeypatch):
@@ -277,24 +272,15 @@ def test_local_write_errors_are_not_called_network_errors(tmp_path, pet_zip, mon
 
     monkeypatch.setattr(urllib.request, "open", full_disk, raising=False)
     with pytest.raises(OSError, match="No space left") as caught:
-        download_file(archive.as_uri(), tmp_path / "x.zip", digest, progress=False)
+        _fetch(archive.as_uri(), tmp_path / "x", digest)
     assert not isinstance(caught.value, NetworkUnavailableError)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]
-
-
-def test_an_existing_destination_is_never_overwritten(tmp_path, pet_zip):
-    archive, digest = pet_zip
-    (tmp_path / "x.zip").write_bytes(b"my own zip")
-    with pytest.raises(FileExistsError, match="x.zip already exists.*never overwrites"):
-        download_file(archive.as_uri(), tmp_path / "x.zip", digest, progress=False)
-    assert (tmp_path / "x.zip").read_bytes() == b"my own zip"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["served", "x.zip"]
 
 
 @pytest.mark.parametrize("bad", ["abc", "g" * 64, 123])
 def test_bad_sha256(tmp_path, bad):
     with pytest.raises(ValueError, match="sha256 must be 64 hexadecimal digits"):
-        download_file("file:///nothing", tmp_path / "x", bad)
+        download_and_extract("file:///nothing", tmp_path / "x", bad)
 
 
 # --------------------------------------------------------------------------

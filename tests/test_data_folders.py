@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils._folders import _WRITE_MARKER, check_candidates, decode_files, image_dataset
+from course_utils._folders import _WRITE_MARKER, _check_candidates, _image_dataset, decode_files
 from course_utils._scripts import make_image_folder as make_image_folder_main
 from course_utils.data import (
     PROBLEM_FILES,
@@ -232,7 +232,7 @@ def test_check_candidates_meets_quotas_in_the_given_order(tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"")
     order = [files[3], bad, files[0], files[4], files[1], files[2]]
-    good, skipped, not_examined = check_candidates([order, files], [2, None], workers=4)
+    good, skipped, not_examined = _check_candidates([order, files], [2, None], workers=4)
     # Workers check 4 at a time: files[4] was checked but not needed; the rest was not opened.
     assert good == [sorted([files[3], files[0]]), files]
     assert skipped == [SkippedFile(bad, "empty file (0 bytes)")]
@@ -408,7 +408,7 @@ def test_decode_files_keeps_the_given_order(clean_folder):
             np.testing.assert_array_equal(image, np.asarray(Image.open(path)))
     empty, no_labels = decode_files([], [], (4, 6))
     assert empty.shape == (0, 4, 6, 3) and no_labels.shape == (0,)
-    assert list(image_dataset([], [], 4)) == []
+    assert list(_image_dataset([], [], (4, 4))) == []
 
 
 # --------------------------------------------------------------------------
