@@ -1,23 +1,14 @@
 """Data augmentation with Keras preprocessing layers.
 
-:func:`make_augmenter` builds the course's augmenter: a ``keras.Sequential``
-of random flips, rotations, brightness changes and more, applied on the fly
-while training, so that the images on disk or in memory are never changed.
-:func:`plot_augmented` shows one image beside several random variants, and
-:func:`from_image_data_generator` translates the arguments of the legacy
-``ImageDataGenerator`` (which older tutorials use) into the equivalent layers
-and names the arguments that have no equivalent. :func:`augment_image` applies
-fixed values of the transforms (what one random draw picks, e.g. one from
-:func:`random_settings`), which the explorer widget shows.
-
-Value ranges: the augmenter works on images on the 0-255 scale (uint8 images
-cast to float32), which is what the course pipeline feeds it; the model's own
-``Rescaling`` layer maps pixels to 0-1 afterwards. Brightness and contrast
-are therefore set up with ``value_range=(0, 255)``.
-
-Reproducibility: :func:`apply_augmenter` draws every random number from a
-seed that you pass, instead of from the layers' internal state, so the same
-seed gives the same augmented images, also inside a parallel ``tf.data`` map.
+:func:`make_augmenter` builds the course's augmenter (random flips, rotations,
+brightness and more, applied on the fly while training, so images on disk or
+in memory never change); :func:`apply_augmenter` applies it reproducibly from
+a seed, also inside a parallel ``tf.data`` map; :func:`plot_augmented` shows
+an image beside random variants; :func:`augment_image` applies fixed values
+(one draw of :func:`random_settings`), as the explorer widget does; and
+:func:`from_image_data_generator` translates the legacy ``ImageDataGenerator``
+arguments into layers. Images are on the 0-255 scale (the model's own
+``Rescaling`` maps them to 0-1), hence ``value_range=(0, 255)``.
 """
 
 from __future__ import annotations
@@ -84,53 +75,45 @@ def make_augmenter(
 ) -> keras.Sequential | FusedAugmentation:
     """Build the course's augmenter from Keras preprocessing layers.
 
-    The layers are random only when called with ``training=True`` (inside
+    The layers are random only when called with ``training=True`` (in
     ``model.fit`` or :func:`apply_augmenter`); at prediction time they pass
-    images through unchanged. ``None`` or ``0`` switches a transform off.
+    images through. ``None`` or ``0`` switches a transform off.
 
     Parameters
     ----------
     flip : {"horizontal", "vertical", "horizontal_and_vertical"} or None
-        Random mirror images (``keras.layers.RandomFlip``).
+        Random mirror images (``RandomFlip``).
     rotation : float or None
-        Largest rotation as a fraction of a full turn, in [0, 1]: 0.1 turns
-        each image by a random angle in [-36, 36] degrees
-        (``keras.layers.RandomRotation``).
+        Largest rotation as a fraction of a full turn, in [0, 1]: 0.1 turns by
+        up to 36 degrees either way (``RandomRotation``).
     brightness : float or None
-        Largest brightness shift as a fraction of the 0-255 range, in [0, 1]:
-        0.2 adds a random value in [-51, 51] to every pixel, then clips to
-        0-255 (``keras.layers.RandomBrightness`` with ``value_range=(0, 255)``).
+        Largest shift as a fraction of 0-255, in [0, 1]: 0.2 adds up to +-51,
+        then clips (``RandomBrightness(value_range=(0, 255))``).
     zoom : float or None
-        Largest zoom in or out as a fraction of the size, in [0, 1)
-        (``keras.layers.RandomZoom``).
+        Largest zoom in or out as a fraction of the size, in [0, 1) (``RandomZoom``).
     contrast : float or None
-        Largest contrast change, in [0, 1]: the contrast is scaled by a random
-        factor in [1, 1 + contrast] (``keras.layers.RandomContrast``, whose code
-        takes ``max(-contrast, 0)`` as the lower bound of a single number).
+        In [0, 1]: contrast scaled by a factor in [1, 1 + contrast]
+        (``RandomContrast``, whose lower bound for one number is ``max(-contrast, 0)``).
     translation : float or None
-        Largest shift as a fraction of height and width, in [0, 1]
-        (``keras.layers.RandomTranslation``).
+        Largest shift as a fraction of height and width, in [0, 1] (``RandomTranslation``).
     seed : int or None
-        Seed of the layers' own random state (layer ``i`` gets ``seed + i``).
-        :func:`apply_augmenter` and the course pipeline pass their own seeds.
+        Seed of the layers' own random state (layer ``i`` gets ``seed + i``);
+        :func:`apply_augmenter` and the pipeline pass their own seeds.
     fill_mode : {"reflect", "wrap", "constant", "nearest"}
-        How rotation, zoom and translation fill the pixels they uncover
+        How rotation, zoom, translation and shear fill uncovered pixels
         (``"wrap"`` only without ``fused``).
     shear : float or None
-        Largest horizontal shear, in [0, 1]: row ``y`` moves by up to
-        ``shear * y`` pixels (``keras.layers.RandomShear(x_factor=shear)``).
+        Largest horizontal shear, in [0, 1]: row ``y`` moves by up to ``shear * y``
+        pixels (``RandomShear(x_factor=shear)``).
     fused : bool
-        Return one :class:`course_utils.fused.FusedAugmentation` layer instead
-        of the chain: the same random transforms with the same meaning, the
-        geometric ones composed into one warp per image (one resampling,
-        compiled with XLA), brightness and contrast in one step.
+        Return one :class:`course_utils.fused.FusedAugmentation` instead: the
+        same transforms and meaning, the geometric ones as one warp per image.
 
     Returns
     -------
     keras.Sequential or FusedAugmentation
-        Named ``"augmentation"``; maps float images ``(N, H, W, C)`` on the
-        0-255 scale to augmented float32 images of the same shape. With every
-        transform switched off the chain has no layers and leaves images unchanged.
+        Named ``"augmentation"``: float images ``(N, H, W, C)`` on 0-255 in,
+        float32 of the same shape out (no layers: unchanged).
 
     Examples
     --------
@@ -150,18 +133,10 @@ def make_augmenter(
     shear = as_fraction(shear, "shear")
     seed = as_seed(seed)
     if fused:
+        strengths = dict(rotation=rotation, zoom=zoom, translation=translation, shear=shear)
+        strengths.update(brightness=brightness, contrast=contrast, fill_mode=fill_mode, seed=seed)
         return FusedAugmentation(
-            flip=flip or None,
-            rotation=rotation,
-            zoom=zoom,
-            translation=translation,
-            shear=shear,
-            brightness=brightness,
-            contrast=contrast,
-            value_range=(0, 255),
-            fill_mode=fill_mode,
-            seed=seed,
-            name="augmentation",
+            flip=flip or None, value_range=(0, 255), name="augmentation", **strengths
         )
 
     geometry, color = {"fill_mode": fill_mode}, {"value_range": (0, 255)}
@@ -202,12 +177,15 @@ def _seed_tensor(seed: int | tf.Tensor) -> tf.Tensor:
     return tf.cast(seed, tf.int64)
 
 
-def _draw(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> dict | None:
-    """The random values of one course layer, drawn from ``seed`` (stateless).
+def _transformation(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> Any:
+    """The random values of one layer for a batch, from ``seed`` (None: not seedable here).
 
-    Returned in the form the layer's public ``transform_images`` reads (the
-    form its own ``get_random_transformation`` returns); None for other layers.
+    For the course's layers the values are drawn with ``tf.random.stateless_uniform``,
+    in the form their own ``get_random_transformation`` returns and their public
+    ``transform_images`` reads.
     """
+    if isinstance(layer, FusedAugmentation):
+        return layer.get_random_transformation(images, training=True, seed=seed)
     shape = tf.shape(images)
     n, height, width = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
     seeds = tf.random.experimental.stateless_split(seed, 3)
@@ -224,11 +202,8 @@ def _draw(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> dict
     if isinstance(layer, keras.layers.RandomZoom):
         zoom = 1 + uniform(0, layer.height_lower, layer.height_upper, 1)
         if layer.width_factor is not None:
-            return {
-                "height_zoom": zoom,
-                "width_zoom": 1 + uniform(1, layer.width_lower, layer.width_upper, 1),
-                "input_shape": shape,
-            }
+            width_zoom = 1 + uniform(1, layer.width_lower, layer.width_upper, 1)
+            return {"height_zoom": zoom, "width_zoom": width_zoom, "input_shape": shape}
         return {"height_zoom": zoom, "width_zoom": zoom, "input_shape": shape}
     if isinstance(layer, keras.layers.RandomTranslation):
         dy = uniform(0, layer.height_lower, layer.height_upper, 1) * height
@@ -243,6 +218,9 @@ def _draw(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> dict
         return {"rgb_delta": uniform(0, *layer.factor, 1, 1, 1) * span}
     if isinstance(layer, keras.layers.RandomContrast):
         return {"contrast_factor": uniform(0, 1 - layer.factor[0], 1 + layer.factor[1], 1, 1, 1)}
+    if tf.executing_eagerly() and hasattr(layer, "get_random_transformation"):
+        generator = keras.random.SeedGenerator(int(seed[0]) % 2**31)  # other image layers
+        return layer.get_random_transformation(images, training=True, seed=generator)
     return None
 
 
@@ -253,37 +231,32 @@ def apply_augmenter(
 ) -> tf.Tensor:
     """Augment a batch in training mode, reproducibly when a seed is given.
 
-    Works eagerly and inside ``tf.data`` (graph) functions, also in a parallel
-    ``map``; this is what the course pipeline calls in its ``map`` step.
-
-    With a seed, layer ``i`` of the (flattened) augmenter gets the ``i``-th
-    seed of ``tf.random.experimental.stateless_split(seed, n_layers)``. For the
-    course's layers (``RandomFlip``, ``RandomRotation``, ``RandomZoom``,
-    ``RandomTranslation``, ``RandomShear``, ``RandomBrightness``,
-    ``RandomContrast``) the random values are drawn from it with
-    ``tf.random.stateless_uniform``, in the layer's own units, and the layer
-    applies them with its public ``transform_images`` (the layer's own code
-    moves the pixels). A :class:`~course_utils.fused.FusedAugmentation` takes
-    the seed in ``get_random_transformation``. Other Keras image layers get a
-    ``keras.random.SeedGenerator`` made from the seed when called eagerly.
+    Works eagerly and inside ``tf.data`` (also a parallel ``map``: the course
+    pipeline calls it there). Layer ``i`` of the flattened augmenter gets seed
+    ``i`` of ``tf.random.experimental.stateless_split(seed, n_layers)``; for
+    ``RandomFlip``, ``RandomRotation``, ``RandomZoom``, ``RandomTranslation``,
+    ``RandomShear``, ``RandomBrightness`` and ``RandomContrast`` the random
+    values are drawn from it with ``tf.random.stateless_uniform``, in the
+    layer's units, and the layer's public ``transform_images`` applies them;
+    a :class:`~course_utils.fused.FusedAugmentation` takes the seed itself;
+    other Keras image layers get a ``keras.random.SeedGenerator`` made from
+    it when called eagerly.
 
     Parameters
     ----------
     augmenter : keras.layers.Layer or None
-        A layer or a ``keras.Sequential``/``keras.layers.Pipeline`` of layers,
-        e.g. from :func:`make_augmenter`. ``None`` only casts to float32.
+        A layer, or a ``keras.Sequential``/``keras.layers.Pipeline`` of layers.
+        ``None`` only casts to float32.
     images : tensor or array, shape (N, H, W, C)
-        Images on the 0-255 scale, any numeric dtype (cast to float32).
+        Images on the 0-255 scale, any numeric dtype.
     seed : int, int tensor of shape (2,), or None
-        Same seed, same result. Layers not listed above (inside a graph), and
-        every layer when ``seed`` is None, are called with ``training=True``
-        and use their own random state.
+        Same seed, same result. Without one (and for other layers inside a
+        graph) layers are called with ``training=True`` and use their own state.
 
     Returns
     -------
     tf.Tensor
-        float32 augmented images, shape ``(N, H', W', C)`` (``H', W'`` differ
-        from ``H, W`` only if the augmenter crops or resizes).
+        float32 images ``(N, H', W', C)`` (other sizes only if a layer crops).
 
     Examples
     --------
@@ -299,26 +272,13 @@ def apply_augmenter(
             f"augmenter must be a keras Layer/Sequential or None; got {describe(augmenter)}"
         )
     x = tf.cast(images, tf.float32)
-    if augmenter is None:
-        return x
-    layers = _flat_layers(augmenter)
-    seeds = (
-        None
-        if seed is None
-        else tf.random.experimental.stateless_split(_seed_tensor(seed), len(layers))
-    )
+    layers = [] if augmenter is None else _flat_layers(augmenter)
+    if seed is not None:
+        seeds = tf.random.experimental.stateless_split(_seed_tensor(seed), max(len(layers), 1))
     for i, layer in enumerate(layers):
-        transformation = None if seeds is None else _draw(layer, x, seeds[i])
-        if seeds is not None and isinstance(layer, FusedAugmentation):
-            transformation = layer.get_random_transformation(x, training=True, seed=seeds[i])
-        elif transformation is None and seeds is not None and tf.executing_eagerly():
-            if hasattr(layer, "get_random_transformation"):
-                generator = keras.random.SeedGenerator(int(seeds[i][0]) % 2**31)
-                transformation = layer.get_random_transformation(x, training=True, seed=generator)
-        if transformation is None:
-            x = tf.cast(layer(x, training=True), tf.float32)
-        else:
-            x = tf.cast(layer.transform_images(x, transformation, training=True), tf.float32)
+        drawn = None if seed is None else _transformation(layer, x, seeds[i])
+        x = layer(x, training=True) if drawn is None else layer.transform_images(x, drawn)
+        x = tf.cast(x, tf.float32)
     return x
 
 
@@ -341,7 +301,7 @@ def augmented_variants(
     Returns
     -------
     numpy.ndarray
-        float32 array ``(n, H, W, C)`` on the 0-255 scale.
+        float32 ``(n, H, W, C)`` on the 0-255 scale.
 
     Examples
     --------
@@ -368,14 +328,8 @@ def plot_augmented(
 
     Parameters
     ----------
-    image : array-like, shape (H, W, C) or (H, W)
-        uint8 or float image on the 0-255 scale.
-    augmenter : keras.layers.Layer or None
-        E.g. from :func:`make_augmenter`.
-    n : int
-        Number of variants.
-    seed : int
-        Same seed, same picture.
+    image, augmenter, n, seed
+        As for :func:`augmented_variants` (same seed, same picture).
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first); a new one by default.
     ncols : int, optional
@@ -418,19 +372,17 @@ _BOUNDS = {
 class AugmentationSettings:
     """One fixed set of transform values (what one random draw of an augmenter picks).
 
-    The units and signs are those of the Keras layers, so a value here is the
-    factor you would pin in the layer (``RandomRotation((r, r))`` and so on).
+    Units and signs are those of the Keras layers: a value here is the factor
+    you would pin in the layer (``RandomRotation((r, r))`` and so on).
 
     Attributes
     ----------
     rotation : float
-        Fraction of a full turn, as ``keras.layers.RandomRotation``'s factor;
-        positive turns counter-clockwise; -0.5 to 0.5 (0.25 = 90 degrees).
+        Fraction of a full turn, -0.5 to 0.5; positive turns counter-clockwise.
     brightness : float
         Added to every pixel as a fraction of the 0-255 range; -1 to 1.
     zoom : float
-        As ``keras.layers.RandomZoom``'s ``height_factor``: positive zooms out
-        (shows more), negative zooms in (crops); -0.9 to 0.9.
+        As ``RandomZoom``'s ``height_factor``: positive zooms out, negative in; -0.9 to 0.9.
     contrast : float
         Contrast is multiplied by ``1 + contrast``; -1 (flat grey) to 1.
     flip : bool
@@ -462,16 +414,7 @@ class AugmentationSettings:
 
 
 def pinned_layers(settings: AugmentationSettings) -> str:
-    """The Keras layers, with each factor pinned, that :func:`augment_image` applies.
-
-    Parameters
-    ----------
-    settings : AugmentationSettings
-
-    Returns
-    -------
-    str
-        The layer calls in the order they are applied, or ``"no layer"``.
+    """The Keras layers, each factor pinned, that :func:`augment_image` applies, as text.
 
     Examples
     --------
@@ -508,32 +451,28 @@ def augment_image(
 ) -> np.ndarray:
     """Apply fixed values of the course's transforms to one image, with Keras layers.
 
-    The random Keras layers draw these values at random for every image; here
-    each is pinned to the value given, in the layer's own units and sign
+    Each value is pinned in the layer's own units and sign
     (``RandomRotation((rotation, rotation))``, ``RandomZoom((zoom, zoom))``,
-    ``RandomBrightness((brightness, brightness))``), so the result is
-    deterministic. Order: flip, rotation, zoom, brightness, contrast, as in
-    :func:`make_augmenter`. A value of 0 (or ``flip=False``) leaves the image
-    unchanged by that transform.
+    ``RandomBrightness((brightness, brightness))``; contrast through
+    ``RandomContrast.transform_images``), so the result is deterministic.
+    Order: flip, rotation, zoom, brightness, contrast, as in
+    :func:`make_augmenter`; 0 (or ``flip=False``) leaves a transform out.
 
     Parameters
     ----------
     image : array-like, shape (H, W, C) or (H, W)
-        uint8 0-255, or float 0-255 (floats with a maximum of at most 1 are
-        taken as 0-1); 1 or 3 channels.
+        uint8 or float 0-255 (floats with a maximum of at most 1 are taken as
+        0-1); 1 or 3 channels.
     rotation : float
-        Fraction of a full turn, in [-0.5, 0.5], as ``RandomRotation``'s factor:
-        positive turns counter-clockwise, 0.25 is 90 degrees; uncovered corners
-        are filled by reflection.
+        Fraction of a full turn in [-0.5, 0.5], positive counter-clockwise;
+        corners filled by reflection.
     brightness : float
         Fraction of the 0-255 range added to every pixel, in [-1, 1]; clipped.
     zoom : float
-        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width follows,
-        keeping the aspect): 0.2 zooms out by 20 percent (shows more, filled by
-        reflection), -0.2 zooms in (crops).
+        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width
+        follows): 0.2 zooms out (shows more, reflected), -0.2 zooms in (crops).
     contrast : float
-        In [-1, 1]; each channel's deviation from its mean is scaled by
-        ``1 + contrast``.
+        In [-1, 1]; each channel's deviation from its mean is scaled by ``1 + contrast``.
     flip : bool
         Mirror left to right.
 
@@ -557,15 +496,13 @@ def augment_image(
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     if flip:
         x = x[:, ::-1]
-    steps = []
-    if rotation:
-        steps.append(keras.layers.RandomRotation((rotation, rotation), fill_mode="reflect"))
-    if zoom:  # width_factor=None: the width follows the height, keeping the aspect ratio
-        steps.append(keras.layers.RandomZoom((zoom, zoom), fill_mode="reflect"))
-    if brightness:
-        steps.append(keras.layers.RandomBrightness((brightness, brightness), value_range=(0, 255)))
+    steps = [
+        rotation and keras.layers.RandomRotation((rotation, rotation), fill_mode="reflect"),
+        zoom and keras.layers.RandomZoom((zoom, zoom), fill_mode="reflect"),  # width follows
+        brightness and keras.layers.RandomBrightness((brightness,) * 2, value_range=(0, 255)),
+    ]
     batch = x[np.newaxis]
-    for layer in steps:
+    for layer in filter(None, steps):
         batch = np.asarray(layer(batch, training=True), dtype=np.float32)
     if contrast:
         layer = keras.layers.RandomContrast(0.0, value_range=(0, 255))
@@ -587,23 +524,15 @@ def random_settings(
 ) -> AugmentationSettings:
     """Draw one set of values the way ``make_augmenter(...)`` with these strengths would.
 
-    Parameters
-    ----------
-    seed : int
-        Same seed, same draw.
-    rotation, brightness, zoom, contrast : float
-        Strengths in :func:`make_augmenter`'s units: rotation as a fraction of
-        a full turn (0.1 -> up to 36 degrees either way), the others as
-        fractions in [0, 1] (zoom below 0.9). Each value is drawn uniformly in
-        ``[-strength, strength]``.
-    flip : bool
-        Whether a coin decides a left-right flip.
+    Each value is drawn uniformly in ``[-strength, strength]`` (strengths in
+    :func:`make_augmenter`'s units: rotation a fraction of a turn up to 0.5,
+    zoom up to 0.9, the others up to 1), then rounded to the steps of
+    ``_BOUNDS`` (the explorer's sliders); with ``flip`` a coin decides a
+    left-right flip. The same ``seed`` gives the same draw.
 
     Returns
     -------
     AugmentationSettings
-        The values drawn, in the layers' units (rotation as a fraction of a
-        turn), rounded to the steps of :data:`_BOUNDS` (the explorer's sliders).
 
     Examples
     --------
@@ -685,16 +614,8 @@ class LegacyTranslation:
             f"unsupported={sorted(self.unsupported)})"
         )
 
-    def add(self, layer: keras.layers.Layer, args: Any, code: str, note: str = "") -> None:
-        """Append ``layer`` as the translation of ``args`` (one name or several).
-
-        Examples
-        --------
-        >>> result = from_image_data_generator()
-        >>> result.add(keras.layers.RandomFlip("vertical"), "vertical_flip", "RandomFlip")
-        >>> result.mapping
-        {'vertical_flip': 'RandomFlip'}
-        """
+    def _add(self, layer: keras.layers.Layer, args: Any, code: str, note: str = "") -> None:
+        """Append ``layer`` as the translation of ``args`` (one name or several)."""
         self.augmenter.add(layer)
         for arg in [args] if isinstance(args, str) else args:
             self.mapping[arg] = code
@@ -729,7 +650,7 @@ def _flip(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     if flips:
         mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
         code = f'RandomFlip("{mode}")'
-        out.add(keras.layers.RandomFlip(mode, name="flip"), [f"{m}_flip" for m in flips], code)
+        out._add(keras.layers.RandomFlip(mode, name="flip"), [f"{m}_flip" for m in flips], code)
 
 
 def _rotation(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -739,7 +660,7 @@ def _rotation(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     factor = degrees / 360.0
     layer = keras.layers.RandomRotation(factor, name="rotation", **geometry)
     note = f"{degrees:g} degrees = {factor:.4g} of a full turn"
-    out.add(layer, "rotation_range", f"RandomRotation({factor:.4g})", note)
+    out._add(layer, "rotation_range", f"RandomRotation({factor:.4g})", note)
 
 
 def _shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -764,7 +685,7 @@ def _shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         height, width = shifts.get("height", 0.0), shifts.get("width", 0.0)
         layer = keras.layers.RandomTranslation(height, width, name="translation", **geometry)
         code = f"RandomTranslation(height_factor={height:g}, width_factor={width:g})"
-        out.add(layer, [f"{axis}_shift_range" for axis in shifts], code)
+        out._add(layer, [f"{axis}_shift_range" for axis in shifts], code)
 
 
 def _shear(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -780,7 +701,7 @@ def _shear(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         "of the image, in a random direction"
     )
     layer = keras.layers.RandomShear(x_factor=factor, name="shear", **geometry)
-    out.add(layer, "shear_range", f"RandomShear(x_factor={factor:.4g})", note)
+    out._add(layer, "shear_range", f"RandomShear(x_factor={factor:.4g})", note)
 
 
 def _zoom(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -801,7 +722,7 @@ def _zoom(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         "drawn separately as before"
     )
     layer = keras.layers.RandomZoom(span, span, name="zoom", **geometry)
-    out.add(layer, "zoom_range", f"RandomZoom(({span[0]:.3g}, {span[1]:.3g}))", note)
+    out._add(layer, "zoom_range", f"RandomZoom(({span[0]:.3g}, {span[1]:.3g}))", note)
 
 
 def _brightness(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -814,7 +735,7 @@ def _brightness(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     )
     layer = keras.layers.RandomBrightness(span, value_range=(0, 255), name="brightness")
     code = f"RandomBrightness(({span[0]:.3g}, {span[1]:.3g}), value_range=(0, 255))"
-    out.add(layer, "brightness_range", code, note)
+    out._add(layer, "brightness_range", code, note)
 
 
 def _channel_shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -825,7 +746,7 @@ def _channel_shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         "of an image, as before"
     )
     layer = keras.layers.RandomBrightness(factor, value_range=(0, 255), name="channel_shift")
-    out.add(
+    out._add(
         layer, "channel_shift_range", f"RandomBrightness({factor:.4g}, value_range=(0, 255))", note
     )
 
@@ -841,7 +762,7 @@ def _rescale(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         "placed after the random layers, as before; the course model already starts "
         "with Rescaling(1/255), so do not rescale twice"
     )
-    out.add(keras.layers.Rescaling(scale, name="rescale"), "rescale", f"Rescaling({shown})", note)
+    out._add(keras.layers.Rescaling(scale, name="rescale"), "rescale", f"Rescaling({shown})", note)
 
 
 #: (legacy arguments, translator), in the order of the layers they add.
@@ -877,7 +798,9 @@ _NO_EQUIVALENT = {
 def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
     """Translate legacy ``ImageDataGenerator`` arguments into Keras preprocessing layers.
 
-    Arguments left at their legacy default (0, False, None) are skipped.
+    Arguments left at their legacy default (0, False, None) are skipped; an
+    argument ``ImageDataGenerator`` does not have raises TypeError, a value it
+    would reject (e.g. a negative range) ValueError.
 
     ======================  ==========================================================
     legacy argument         Keras layer
@@ -911,13 +834,6 @@ def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
     LegacyTranslation
         ``.augmenter`` (``keras.Sequential``), ``.mapping``, ``.notes`` and
         ``.unsupported``; shows itself as a table.
-
-    Raises
-    ------
-    TypeError
-        For an argument ``ImageDataGenerator`` does not have.
-    ValueError
-        For a value ``ImageDataGenerator`` would reject (e.g. a negative range).
 
     Examples
     --------
