@@ -59,12 +59,9 @@ from course_utils._validation import as_fraction, as_int, as_size, describe
 
 # What a learner uses; the download machinery stays in course_utils._download.
 __all__ = [
-    "CATS_VS_DOGS_SHA256",
-    "CATS_VS_DOGS_URL",
     "CIFAR10_CLASSES",
     "DATASET_NAMES",
     "KERAS_IMAGE_EXTENSIONS",
-    "OFFLINE_ALTERNATIVE",
     "PROBLEM_FILES",
     "SHAPE_CLASSES",
     "FolderReport",
