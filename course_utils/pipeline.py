@@ -294,7 +294,8 @@ def trace_pipeline(
     batch (with an augmenter), prefetch, then the model (with a model). Each
     row is measured on the first batch of the pipeline built with ``seed``;
     the batch before augmentation comes from the same pipeline without the
-    augmenter, which shuffles in the same order.
+    augmenter, which shuffles in the same order. Returns a :class:`PipelineTrace`
+    of 3 to 5 stages (``.dataset`` is the pipeline).
 
     Parameters
     ----------
@@ -305,10 +306,6 @@ def trace_pipeline(
         first batch is the last stage. A model whose input size differs from
         the images is an error: resize the images, or start the model with a
         ``keras.layers.Resizing`` layer and an input of any size.
-
-    Returns a :class:`PipelineTrace` of 3 to 5 stages (``.dataset`` is the
-    pipeline); bad images or labels, or images that do not fit the model, are
-    an error.
 
     Examples
     --------

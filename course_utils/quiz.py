@@ -187,6 +187,16 @@ def _prompt_html(prompt: str) -> str:
     ).strip()
 
 
+def _answers_html(question: Question, chosen: Iterable[str] = ()) -> str:
+    """Every choice's explanation as an HTML list, marked right or wrong (and if picked)."""
+    items = [
+        f"<li><strong>{c.key}) {'&#10004;' if c.correct else '&#10008;'}</strong>"
+        f"{' <em>(your answer)</em>' if c.key in chosen else ''} {html.escape(c.why)}</li>"
+        for c in question.choices
+    ]
+    return f"<ul style='list-style: none; padding-left: 0'>{''.join(items)}</ul>"
+
+
 def is_code_reading(question: Question) -> bool:
     """True when the question's prompt shows code for the learner to read.
 
@@ -377,17 +387,12 @@ class Quiz:
             choices = "".join(
                 f"<li>{html.escape(c.key)}) {html.escape(c.text)}</li>" for c in question.choices
             )
-            answers = "".join(
-                f"<li>{html.escape(c.key)}) {'&#10004;' if c.correct else '&#10008;'} "
-                f"{html.escape(c.why)}</li>"
-                for c in question.choices
-            )
             items.append(
                 f"<li><p>{_prompt_html(question.prompt)}{hint} "
                 f"<code>{html.escape(question.id)}</code></p>"
                 f"<ul style='list-style: none'>{choices}</ul>"
-                f"<details><summary>Show the answer</summary><ul style='list-style: none'>"
-                f"{answers}</ul></details></li>"
+                f"<details><summary>Show the answer</summary>{_answers_html(question)}"
+                "</details></li>"
             )
         return (
             f"<div class='course-quiz'><h4>Quiz: {html.escape(self.title)}</h4>"
@@ -653,6 +658,10 @@ def _feedback(question: Question, chosen: tuple[str, ...]) -> Feedback:
 def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizResult:
     """Score answers and explain each one.
 
+    Answers that are not a mapping, or an answer neither a key nor a list, are a
+    TypeError; an id not in the quiz, a choice that does not exist or several
+    choices for a one-answer question a ValueError.
+
     Parameters
     ----------
     quiz : Quiz, QuizWidget, str or int
@@ -667,10 +676,6 @@ def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizRes
     QuizResult
         ``score`` (questions fully right), ``total`` (questions in the quiz),
         one :class:`Feedback` per answered question and the unanswered ids.
-
-    Answers that are not a mapping, or an answer neither a key nor a list, are a
-    TypeError; an id not in the quiz, a choice that does not exist or several
-    choices for a one-answer question a ValueError.
 
     Examples
     --------

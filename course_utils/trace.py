@@ -423,7 +423,9 @@ class TrainingTrace(Report, keras.callbacks.Callback):
 
     Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered
     1, 2, ... in the order they are recorded (across several ``fit`` calls).
-    Use a new trace for each experiment.
+    Use a new trace for each experiment. ``rows`` (one :class:`EpochRow` per
+    epoch), ``epochs``, ``observations``, ``history`` (like ``History.history``)
+    and ``seconds`` read the record.
 
     Parameters
     ----------
@@ -431,9 +433,6 @@ class TrainingTrace(Report, keras.callbacks.Callback):
         Epochs without a new lowest validation loss before an epoch is
         called "overfitting" (see :func:`epoch_observations`); use the same
         number as an ``EarlyStopping`` callback to read its decision.
-
-    ``rows`` (one :class:`EpochRow` per epoch), ``epochs``, ``observations``,
-    ``history`` (like ``History.history``) and ``seconds`` read the record.
 
     Examples
     --------

@@ -50,6 +50,7 @@ from course_utils.quiz import (
     Feedback,
     Question,
     Quiz,
+    _answers_html,
     _as_quiz,
     _feedback,
     _prompt_html,
@@ -787,17 +788,11 @@ class QuizWidget(_Explorer):
     def _show_feedback(self, question: Question, chosen: tuple[str, ...]) -> None:
         is_correct = set(chosen) == set(question.correct_keys)
         colour, verdict = _FEEDBACK_STYLE[is_correct]
-        lines = []
-        for c in question.choices:
-            mark = "&#10004;" if c.correct else "&#10008;"
-            picked = " <em>(your answer)</em>" if c.key in chosen else ""
-            lines.append(f"<li><strong>{c.key}) {mark}</strong>{picked} {html.escape(c.why)}</li>")
         self.feedback.value = (
             f"<div role='status' aria-live='polite' class='quiz-feedback' "
             f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
             f"<p><strong>{verdict}</strong> The answer is "
-            f"{', '.join(question.correct_keys)}.</p><ul style='list-style: none; padding-left: 0'>"
-            f"{''.join(lines)}</ul></div>"
+            f"{', '.join(question.correct_keys)}.</p>{_answers_html(question, chosen)}</div>"
         )
 
     def _finish(self) -> None:
