@@ -1,21 +1,16 @@
 """The course's input pipeline, and a trace of its stages measured on real tensors.
 
-:func:`build_pipeline` turns in-memory images and labels into the
-``tf.data.Dataset`` the course trains on::
+:func:`build_pipeline` turns in-memory images and labels into the ``tf.data.Dataset``
+the course trains on, ``from_tensor_slices -> shuffle -> batch(32) -> map(augment,
+parallel) -> prefetch``: images stay uint8 until augmentation, which runs on whole
+batches (one ``map`` call per batch is cheaper than one per image) in parallel;
+nothing augmented is stored, each epoch sees new variants, and the same ``seed``
+gives the same batches, augmentation included, every time.
 
-    from_tensor_slices -> shuffle -> batch(32) -> map(augment, parallel) -> prefetch
-
-Images stay uint8 until augmentation, which runs on whole batches (one
-``map`` call per batch is cheaper than one per image) with
-``num_parallel_calls=tf.data.AUTOTUNE``; nothing augmented is ever stored, and
-each epoch sees new variants. The same ``seed`` gives the same batches, with
-the same augmentation, every time the pipeline is built.
-
-:func:`trace_pipeline` runs the pipeline (and optionally a model) on the
-data and reports each stage in the order the code runs it: what goes in, what
-it does, what comes out, with dtype, value range and a small example. In
-Jupyter it shows as an HTML table with thumbnails; in a terminal as text.
-:func:`plot_data_flow` draws the same stages as a diagram.
+:func:`trace_pipeline` runs the pipeline (and optionally a model) and reports each
+stage in the order the code runs it (what goes in, what it does, what comes out,
+dtype, value range, an example): an HTML table with thumbnails in Jupyter, text in
+a terminal. :func:`plot_data_flow` draws the same stages as a diagram.
 """
 
 from __future__ import annotations
@@ -50,12 +45,10 @@ def _check_augmenter(augmenter: Any) -> None:
 
 
 def _seedable(augmenter: keras.layers.Layer) -> keras.layers.Layer:
-    """``augmenter``, with a ``keras.layers.Pipeline`` seen as a Sequential of its layers.
+    """``augmenter``, a ``keras.layers.Pipeline`` seen as a Sequential of the same layers.
 
-    :func:`~course_utils.augment.apply_augmenter` seeds each layer of a
-    Sequential; a Pipeline would be called as one layer, drawing from its own
-    random state. The Sequential holds the same layer objects (nothing is
-    copied), so the augmentation is the same, only seeded per batch.
+    ``apply_augmenter`` seeds each layer of a Sequential, but would call a Pipeline as
+    one layer drawing from its own random state; nothing is copied.
     """
     if isinstance(augmenter, keras.layers.Pipeline):
         return keras.Sequential(
@@ -432,9 +425,7 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
         )
     count = len(trace.stages)
     fig = _display.fresh_figure(fig, (3.0 * count, 2.3))
-    ax = fig.add_subplot()
-    ax.set_xlim(0, count)
-    ax.set_ylim(0, 1)
+    ax = fig.add_subplot(xlim=(0, count), ylim=(0, 1))
     ax.axis("off")
     for i, stage in enumerate(trace.stages):
         low, high = (_display.number(v) for v in stage.value_range)
@@ -442,26 +433,12 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
             f"{i + 1}. {stage.name}\n\n{_wrap_code(stage.call)}\n\n"
             f"{_display.shape_text(stage.output_shape)}\n{stage.dtype}, {low} to {high}"
         )
-        ax.text(
-            i + 0.5,
-            0.5,
-            text,
-            ha="center",
-            va="center",
-            fontsize=9,
-            family="monospace",
-            bbox={"boxstyle": "round,pad=0.5", "facecolor": _BOX_COLOURS[i % len(_BOX_COLOURS)]},
-        )
+        box = {"boxstyle": "round,pad=0.5", "facecolor": _BOX_COLOURS[i % len(_BOX_COLOURS)]}
+        style = {"ha": "center", "va": "center", "fontsize": 9, "family": "monospace"}
+        ax.text(i + 0.5, 0.5, text, bbox=box, **style)
         if i:
-            ax.add_patch(
-                FancyArrowPatch(
-                    (i - 0.06, 0.5),
-                    (i + 0.06, 0.5),
-                    arrowstyle="-|>",
-                    mutation_scale=12,
-                    color="0.3",
-                )
-            )
+            arrow = {"arrowstyle": "-|>", "mutation_scale": 12, "color": "0.3"}
+            ax.add_patch(FancyArrowPatch((i - 0.06, 0.5), (i + 0.06, 0.5), **arrow))
     ax.set_title(
         f"Data flow, in the order the code runs: {trace.batches_per_epoch} batches per epoch",
         fontsize=10,

@@ -1,22 +1,18 @@
 """Traces that make training and prediction visible.
 
-:class:`TrainingTrace` is a Keras callback that records every epoch (loss,
-accuracy, validation loss and accuracy, seconds) and reads the numbers back
-as plain observations: the model starts learning, is warming up, improving,
-slowing down, has reached a plateau, or is overfitting (no new lowest
-validation loss for ``patience`` epochs while the training loss fell, the
-rule of ``keras.callbacks.EarlyStopping``). It prints an epoch table and a
-small text chart, and draws the curves; :meth:`TrainingTrace.from_history`
-does the same for a ``History`` that ``model.fit`` already returned, and
-:func:`trace_metrics` / :func:`plot_trace_epoch` replay a run epoch by epoch
-(the trace explorer of :mod:`course_utils.widgets` draws with them).
-
-:func:`prediction_trace` follows one image through every layer of a model,
-in order, and ends with the class probabilities and the predicted class.
-
-Every trace of the course (these two and :class:`course_utils.pipeline.PipelineTrace`)
-is a :class:`Report`: one :class:`course_utils._display.Table`, shown as text by
-``print``, as Markdown by ``to_markdown()`` and as HTML in Jupyter.
+:class:`TrainingTrace` is a Keras callback that records every epoch (loss, accuracy,
+validation loss and accuracy, seconds) and reads the numbers back as plain
+observations: the model starts learning, is warming up, improving, slowing down,
+on a plateau, or overfitting (no new lowest validation loss for ``patience``
+epochs while the training loss fell, the rule of ``keras.callbacks.EarlyStopping``).
+It prints an epoch table and a text chart and draws the curves;
+:meth:`TrainingTrace.from_history` reads a finished ``History``, and
+:func:`trace_metrics` / :func:`plot_trace_epoch` replay a run epoch by epoch.
+:func:`prediction_trace` follows one image through every layer of a model to the
+class probabilities. Every trace of the course (these two and
+:class:`course_utils.pipeline.PipelineTrace`) is a :class:`Report`: one
+:class:`course_utils._display.Table`, printed as text, written as Markdown by
+``to_markdown()`` and shown as HTML in Jupyter.
 """
 
 from __future__ import annotations
@@ -837,17 +833,9 @@ def _step(index: int, layer_name: str, kind: str, value: np.ndarray, description
     if value.ndim == 3:
         channels = min(value.shape[-1], 4)
         picture = np.stack([_display.normalize_map(value[..., c]) for c in range(channels)])
-    return LayerStep(
-        index=index,
-        name=layer_name,
-        type=kind,
-        output_shape=tuple(int(s) for s in value.shape),
-        mean=float(value.mean()),
-        max=float(value.max()),
-        zero_fraction=float(np.mean(value == 0)),
-        description=description,
-        picture=picture,
-    )
+    shape = tuple(int(s) for s in value.shape)
+    numbers = float(value.mean()), float(value.max()), float(np.mean(value == 0))
+    return LayerStep(index, layer_name, kind, shape, *numbers, description, picture)
 
 
 def _as_probabilities(output: np.ndarray) -> tuple[np.ndarray, str]:

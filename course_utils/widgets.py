@@ -1,25 +1,17 @@
 """Interactive explorers and the quiz widget, with a static view where widgets cannot run.
 
-* :func:`augmentation_explorer` - sliders for rotation, brightness, zoom and
-  contrast in the units and signs of the Keras layers, a flip toggle and a
-  "New random draw" button; the original and the result side by side.
-* :func:`feature_map_explorer` - pick a layer and a channel of a CNN and see
-  that feature map for one image.
-* :func:`trace_explorer` - an epoch slider replaying a training run.
-* :func:`quiz_widget` - one question at a time, with feedback and a score.
+:func:`augmentation_explorer` (sliders in the Keras layers' units, a flip toggle,
+"New random draw"), :func:`feature_map_explorer` (a layer and a channel of a CNN),
+:func:`trace_explorer` (an epoch slider over a training run) and :func:`quiz_widget`
+(one question at a time, feedback, a score) each return an object holding ipywidgets
+(``box``). Where no widget manager runs (an HTML export, slides, GitHub) it falls
+back to a static figure with alt text (the quiz: its text). Outside a Jupyter
+kernel, with ``static=True`` or with ``COURSE_STATIC_WIDGETS=1`` (the slide and site
+builders set it) the functions return that figure (the shuffled Quiz) directly.
 
-Each returns an object holding ipywidgets (attribute ``box``). In a front end
-with a widget manager (JupyterLab, Notebook 7, Colab, VS Code) it shows the
-controls; in one without (an HTML export, nbconvert slides, GitHub's viewer)
-the same output falls back to a static figure with alt text (the quiz: its
-text). Outside a Jupyter kernel, with ``static=True``, or when the environment
-variable ``COURSE_STATIC_WIDGETS=1`` is set (the slide and site builders set
-it), the functions return the static Figure (the :class:`~course_utils.quiz.Quiz`).
-
-This module is UI only: the numbers come from :mod:`course_utils.augment`
-(fixed-value augmentation), :mod:`course_utils.models` (which layers have
-feature maps), :mod:`course_utils.trace` (the replay) and
-:mod:`course_utils.quiz` (questions and scoring).
+This module is UI only: the numbers come from :mod:`course_utils.augment`,
+:mod:`course_utils.models` (which layers have feature maps), :mod:`course_utils.trace`
+(the replay) and :mod:`course_utils.quiz` (questions and scoring).
 """
 
 from __future__ import annotations
