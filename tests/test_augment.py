@@ -257,6 +257,12 @@ def test_every_layer_of_the_chain_changes_the_batch_and_in_graph_mode_the_same(i
     assert not np.array_equal(eager[0], eager[1])  # one draw per image, not per batch
 
 
+def test_the_augmenter_is_the_identity_at_prediction_time(image):
+    batch = image[np.newaxis].astype(np.float32)
+    for augmenter in (_all_transforms(), make_augmenter(zoom=0.2, shear=0.1, fused=True)):
+        np.testing.assert_allclose(np.asarray(augmenter(batch, training=False)), batch, atol=1e-4)
+
+
 def test_other_keras_image_layers_are_seeded_when_called_eagerly(image):
     erase = keras.Sequential([keras.layers.RandomErasing(factor=1.0, scale=(0.2, 0.4))])
     batch = np.repeat(image[np.newaxis], 4, axis=0)
