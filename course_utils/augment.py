@@ -870,13 +870,8 @@ def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
         if any(_given(kw[name]) for name in names):
             translate(kw, geometry, out)
 
-    moving = (
-        keras.layers.RandomRotation,
-        keras.layers.RandomTranslation,
-        keras.layers.RandomShear,
-        keras.layers.RandomZoom,
-    )
-    targets = ", ".join(x.__class__.__name__ for x in out.augmenter.layers if isinstance(x, moving))
+    moving = [x for x in out.augmenter.layers if hasattr(x, "fill_mode")]  # they move pixels
+    targets = ", ".join(x.__class__.__name__ for x in moving)
     if targets:
         if kw["fill_mode"] is not None:
             out.mapping["fill_mode"] = f"fill_mode={fill_mode!r} on {targets}"
