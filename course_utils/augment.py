@@ -271,8 +271,10 @@ def apply_augmenter(
         raise TypeError(
             f"augmenter must be a keras Layer/Sequential or None; got {describe(augmenter)}"
         )
-    x = tf.cast(images, tf.float32)
     layers = [] if augmenter is None else _flat_layers(augmenter)
+    # The fused warp reads a uint8 batch as it is (a quarter of the bytes of float32).
+    fused_first = bool(layers) and isinstance(layers[0], FusedAugmentation)
+    x = tf.convert_to_tensor(images) if fused_first else tf.cast(images, tf.float32)
     if seed is not None:
         seeds = tf.random.experimental.stateless_split(_seed_tensor(seed), max(len(layers), 1))
     for i, layer in enumerate(layers):

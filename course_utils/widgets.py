@@ -20,7 +20,6 @@ import base64
 import html
 import math
 import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from course_utils.augment import (
     pinned_layers,
     random_settings,
 )
+from course_utils.environment import in_jupyter_kernel
 from course_utils.models import feature_map_layers
 from course_utils.quiz import (
     Feedback,
@@ -87,14 +87,7 @@ def widgets_available() -> bool:
     """
     if os.environ.get(STATIC_ENV, "").strip().lower() in {"1", "true", "yes"}:
         return False
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    if shell is None:
-        return False
-    return "google.colab" in sys.modules or type(shell).__name__ == "ZMQInteractiveShell"
+    return in_jupyter_kernel()
 
 
 def _use_static(static: bool | None) -> bool:

@@ -101,11 +101,15 @@ def test_widgets_available_in_a_kernel(monkeypatch):
 def test_widgets_available_in_colab(monkeypatch):
     import IPython
 
-    shell = type("Shell", (), {})()
-    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    terminal = type("TerminalInteractiveShell", (), {})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: terminal)
     monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
-    assert widgets_available() is False  # a terminal IPython
+    assert widgets_available() is False  # a terminal IPython, even with Colab's modules
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert widgets_available() is False
+    # Colab's shell subclasses ipykernel's ZMQInteractiveShell
+    colab = type("Shell", (type("ZMQInteractiveShell", (), {}),), {})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: colab)
     assert widgets_available() is True
 
 
