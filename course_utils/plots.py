@@ -1,23 +1,9 @@
-"""Pictures of images, feature maps, filters and mistakes, for any Keras image model.
+"""Pictures of images, feature maps, filters, mistakes and model diagrams.
 
-Each picture has a pure part that returns numbers (tested by value) and a
-thin drawing function that returns the matplotlib Figure or Axes:
-
-===========================  ===============================
-compute                      draw
-===========================  ===============================
-:func:`feature_maps`         :func:`plot_feature_maps`
-:func:`filter_images`        :func:`plot_filters`
-:func:`confusion_matrix`     :func:`plot_confusion_matrix`
-:func:`top_mistakes`         :func:`plot_top_mistakes`
-:func:`diagram_stages`       :func:`plot_model_diagram`
-..                           :func:`show_images`
-===========================  ===============================
-
-The model helpers work with Sequential and Functional models, with
-BatchNormalization, Dropout and residual connections, any input size, and
-grayscale or RGB inputs. Figures are made with ``matplotlib.figure.Figure``;
-pyplot's current figure is never touched.
+Each picture has a pure part that returns numbers (``feature_maps``, ``filter_images``,
+``confusion_matrix``, ``top_mistakes``, ``diagram_stages``) and a ``plot_*`` function that
+draws it and returns the ``matplotlib.figure.Figure`` (or Axes); pyplot's current figure is
+never touched. The model helpers take any Sequential or Functional image model.
 """
 
 from __future__ import annotations
@@ -76,10 +62,7 @@ def _check_class_names(class_names: Any, needed: int) -> list[str] | None:
     return [str(name) for name in class_names]
 
 
-# ---------------------------------------------------------------------------
-# Feature maps and filters
-
-
+# ------------------------------------------------------------------------- feature maps and filters
 def feature_maps(
     model: keras.Model, image: Any, layer: str | keras.layers.Layer | None = None
 ) -> np.ndarray:
@@ -88,28 +71,24 @@ def feature_maps(
     Parameters
     ----------
     model : keras.Model
-        Sequential or Functional image model. A Sequential model without an
-        input yet is built from the image's shape.
+        Sequential or Functional image model (a Sequential one without an input is built
+        from the image's shape).
     image : array-like, shape (H, W, C) or (H, W)
-        One image on the 0-255 scale (uint8 or float), with the size and
-        channel count the model takes.
+        One image on the 0-255 scale, of the size and channel count the model takes.
     layer : str or keras.layers.Layer, optional
-        A layer with feature maps ``(N, H', W', C')``: one named by
-        :func:`~course_utils.models.feature_map_layers` (convolution, pooling,
-        batch normalization, add, ...; not the input, preprocessing or
-        augmentation). Default: the first convolution layer.
+        One of :func:`~course_utils.models.feature_map_layers` (convolution, pooling,
+        normalization, add, ...). Default: the first convolution layer.
 
     Returns
     -------
     numpy.ndarray
-        float32 array ``(H', W', C')``: one map per channel.
+        float32 ``(H', W', C')``: one map per channel.
 
     Raises
     ------
     ValueError
-        Unknown layer name or a layer without feature maps (the message lists
-        the valid ones), a model without a convolution layer, or an image
-        that does not fit the model.
+        A layer without feature maps (the message lists the valid ones), a model without
+        a convolution layer, or an image that does not fit the model.
 
     Examples
     --------
@@ -142,18 +121,15 @@ def plot_feature_maps(
     ----------
     model, image, layer
         As for :func:`feature_maps`.
-    max_maps : int
-        Show at most this many channels (the first ones).
+    max_maps, ncols : int
+        Show at most this many channels (the first ones), this many per row.
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first).
-    ncols : int
-        Maps per row.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per map shown, titled ``"map i"``; the figure's title names
-        the layer and its output shape.
+        One axes per map, titled ``"map i"``; the title names the layer and its output shape.
 
     Examples
     --------
@@ -162,14 +138,13 @@ def plot_feature_maps(
     >>> len(fig.axes)
     4
     """
-    max_maps = as_int(max_maps, "max_maps")
-    ncols = as_int(ncols, "ncols")
+    max_maps, ncols = as_int(max_maps, "max_maps"), as_int(ncols, "ncols")
     maps, target = _feature_maps(model, image, layer)
     shown = min(maps.shape[-1], max_maps)
     fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.3, 1.4), extra_height=0.5)
     for i, ax in enumerate(axes):
-        maps_i = _display.normalize_map(maps[..., i])
-        _display.show_image(ax, maps_i, f"map {i}", fontsize=8, cmap="viridis")
+        shown_map = _display.normalize_map(maps[..., i])
+        _display.show_image(ax, shown_map, f"map {i}", fontsize=8, cmap="viridis")
     height, width, channels = maps.shape
     fig.suptitle(
         f"{target.name}: output {height}x{width}x{channels} (first {shown} of {channels} maps)",
@@ -180,24 +155,21 @@ def plot_feature_maps(
 
 def _conv_layer(model_or_layer: Any) -> keras.layers.Layer:
     """The layer given, or a model's first convolution layer; built, with kernels."""
-    if isinstance(model_or_layer, keras.Model):
-        layers = [lay for lay in model_or_layer.layers if isinstance(lay, _CONV_TYPES)]
-        if not layers:
+    layer = model_or_layer
+    if isinstance(layer, keras.Model):
+        convolutions = [lay for lay in layer.layers if isinstance(lay, _CONV_TYPES)]
+        if not convolutions:
             raise ValueError(
-                f"model {model_or_layer.name!r} has no convolution layer with filters to show; "
-                f"its layers are {[lay.name for lay in model_or_layer.layers]}"
+                f"model {layer.name!r} has no convolution layer with filters to show; "
+                f"its layers are {[lay.name for lay in layer.layers]}"
             )
-        layer = layers[0]
-    elif isinstance(model_or_layer, keras.layers.Layer):
-        layer = model_or_layer
-        if not isinstance(layer, _CONV_TYPES):
-            raise ValueError(
-                f"model_or_layer must be a convolution layer; got a {layer.__class__.__name__} "
-                f"({layer.name!r})"
-            )
-    else:
-        raise TypeError(
-            f"model_or_layer must be a keras Model or Layer; got {describe(model_or_layer)}"
+        layer = convolutions[0]
+    elif not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"model_or_layer must be a keras Model or Layer; got {describe(layer)}")
+    elif not isinstance(layer, _CONV_TYPES):
+        raise ValueError(
+            f"model_or_layer must be a convolution layer; got a {layer.__class__.__name__} "
+            f"({layer.name!r})"
         )
     if not layer.built:
         raise ValueError(
@@ -235,17 +207,13 @@ def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarra
     Returns
     -------
     numpy.ndarray
-        float32 array ``(filters, kh, kw, 3)`` when each filter reads 3
-        channels (shown as colours), else ``(filters, kh, kw, 1)`` (the mean
-        over the channels it reads; depthwise filters read one channel each,
-        so a depthwise layer on ``C`` channels with multiplier ``m`` gives
-        ``C * m`` filters). Each filter is min-max scaled on its own.
+        float32 ``(filters, kh, kw, 3)`` when each filter reads 3 channels (colours), else
+        ``(filters, kh, kw, 1)``, the mean over the channels read (a depthwise layer on ``C``
+        channels with multiplier ``m`` has ``C * m`` one-channel filters). Each filter is
+        min-max scaled on its own.
 
     Examples
     --------
-    >>> from course_utils.models import build_course_cnn
-    >>> filter_images(build_course_cnn((64, 64, 3))).shape
-    (32, 3, 3, 3)
     >>> separable = keras.layers.SeparableConv2D(8, 5)
     >>> separable.build((None, 32, 32, 3))
     >>> filter_images(separable).shape
@@ -271,16 +239,14 @@ def plot_filters(
         See :func:`filter_images`.
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first).
-    max_filters : int
-        Show at most this many filters.
-    ncols : int
-        Filters per row.
+    max_filters, ncols : int
+        Show at most this many filters, this many per row.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per filter, titled ``"filter i"``; the figure's title names
-        the layer and the filter size ``kh x kw x channels read``.
+        One axes per filter, titled ``"filter i"``; the title names the layer and the filter
+        size ``kh x kw x channels read``.
 
     Examples
     --------
@@ -289,8 +255,7 @@ def plot_filters(
     >>> len(fig.axes), fig.get_suptitle()
     (8, 'conv1: 32 filters of 3x3x3 (colour)')
     """
-    max_filters = as_int(max_filters, "max_filters")
-    ncols = as_int(ncols, "ncols")
+    max_filters, ncols = as_int(max_filters, "max_filters"), as_int(ncols, "ncols")
     layer = _conv_layer(model_or_layer)
     count, kh, kw, reads = _kernels(layer).shape
     images = filter_images(layer)
@@ -298,20 +263,12 @@ def plot_filters(
     fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.1, 1.2), extra_height=0.5)
     for i, ax in enumerate(axes):
         _display.show_image(ax, images[i], f"filter {i}", fontsize=8)
-    if reads == 3:
-        colour = "colour"
-    elif reads == 1:
-        colour = "grey"
-    else:
-        colour = "mean over input channels"
+    colour = {3: "colour", 1: "grey"}.get(reads, "mean over input channels")
     fig.suptitle(f"{layer.name}: {count} filters of {kh}x{kw}x{reads} ({colour})", fontsize=10)
     return fig
 
 
-# ---------------------------------------------------------------------------
-# Images
-
-
+# ------------------------------------------------------------------------------------------- images
 def show_images(
     images: Any,
     labels: Any = None,
@@ -330,12 +287,10 @@ def show_images(
         Class index per image.
     class_names : sequence of str, optional
         Name per class index; titles show names instead of numbers.
-    ncols : int
-        Images per row.
+    ncols, max_images : int
+        Images per row; show at most this many (the first ones).
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (cleared first).
-    max_images : int
-        Show at most this many images (the first ones).
 
     Returns
     -------
@@ -349,8 +304,7 @@ def show_images(
     ['cat', 'dog', 'dog']
     """
     images = as_images(images, "images")
-    ncols = as_int(ncols, "ncols")
-    max_images = as_int(max_images, "max_images")
+    ncols, max_images = as_int(ncols, "ncols"), as_int(max_images, "max_images")
     if labels is not None:
         labels = as_labels(labels, "labels", n=len(images))
     names = _check_class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
@@ -362,10 +316,7 @@ def show_images(
     return fig
 
 
-# ---------------------------------------------------------------------------
-# Confusion matrix and mistakes
-
-
+# -------------------------------------------------------------------- confusion matrix and mistakes
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     """Count how often each true class was predicted as each class.
 
@@ -379,8 +330,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        int64 array ``(num_classes, num_classes)``: row = true class,
-        column = predicted class; the diagonal holds the correct predictions.
+        int64 ``(num_classes, num_classes)``: row = true class, column = predicted class.
 
     Examples
     --------
@@ -415,8 +365,7 @@ def plot_confusion_matrix(
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; a new figure by default.
     num_classes : int, optional
-        Number of classes when ``class_names`` is not given (default: the
-        largest label + 1).
+        Number of classes without ``class_names`` (default: the largest label + 1).
 
     Returns
     -------
@@ -459,25 +408,22 @@ def plot_confusion_matrix(
 def _check_mistakes(y_true: Any, probabilities: Any, n: int | None = None) -> tuple:
     """``(y_true, probabilities)`` checked against each other (and ``n`` images)."""
     y_true = as_labels(y_true, "y_true", n=n)
-    probs = _check_probabilities(probabilities, n=len(y_true))
-    return as_labels(y_true, "y_true", num_classes=probs.shape[1]), probs
-
-
-def _check_probabilities(probabilities: Any, n: int | None = None) -> np.ndarray:
     probs = as_array(probabilities, "probabilities", "an array of class probabilities (N, K)")
     if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] < 2:
         raise ValueError(
             f"probabilities must have shape (N, K) with N >= 1 and K >= 2; got {probs.shape}"
         )
-    if n is not None and probs.shape[0] != n:
-        raise ValueError(f"probabilities must have one row per label ({n}); got {probs.shape[0]}")
+    if probs.shape[0] != len(y_true):
+        raise ValueError(
+            f"probabilities must have one row per label ({len(y_true)}); got {probs.shape[0]}"
+        )
     check_finite(probs, "probabilities")
     if probs.min() < 0 or probs.max() > 1:
         raise ValueError(
             "probabilities must be in [0, 1] (softmax outputs, not logits); got values from "
             f"{float(probs.min()):g} to {float(probs.max()):g}"
         )
-    return probs.astype(np.float64)
+    return as_labels(y_true, "y_true", num_classes=probs.shape[1]), probs.astype(np.float64)
 
 
 def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
@@ -495,8 +441,7 @@ def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        int64 indices into ``y_true``, most confident mistake first; fewer
-        than ``k`` when there are fewer mistakes, empty when there are none.
+        int64 indices into ``y_true``, most confident mistake first (at most ``k``).
 
     Examples
     --------
@@ -531,18 +476,14 @@ def plot_top_mistakes(
         The images the probabilities belong to.
     y_true, probabilities, k
         As for :func:`top_mistakes`.
-    class_names : sequence of str, optional
-        Names for the class indices.
-    fig : matplotlib.figure.Figure, optional
-        Figure to draw into (cleared first).
-    ncols : int
-        Images per row.
+    class_names, ncols, fig
+        As for :func:`show_images`.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per mistake titled ``"true: A\\npred: B (97%)"``; a single
-        axes saying "no mistakes" when every prediction is right.
+        One axes per mistake titled ``"true: A\\npred: B (97%)"``; one axes saying
+        "no mistakes" when every prediction is right.
 
     Examples
     --------
@@ -573,10 +514,7 @@ def plot_top_mistakes(
     return fig
 
 
-# ---------------------------------------------------------------------------
-# Model diagram
-
-
+# ------------------------------------------------------------------------------------ model diagram
 @dataclass(frozen=True)
 class DiagramStage:
     """One box of :func:`plot_model_diagram`: a layer and what comes out of it.
@@ -585,10 +523,8 @@ class DiagramStage:
     ----------
     number : int
         1 for the input, then one per layer in order.
-    name : str
-        The layer's name (``"input"`` for the input).
-    kind : str
-        The layer's class name, e.g. ``"Conv2D"``; ``"Input"`` for the input.
+    name, kind : str
+        The layer's name and class name (``"input"`` and ``"Input"`` for the input).
     detail : str
         Its main settings, e.g. ``"32 @ 3x3, relu"``; may be empty.
     output_shape : tuple of int
@@ -635,14 +571,12 @@ def diagram_stages(model: keras.Model) -> list[DiagramStage]:
     Parameters
     ----------
     model : keras.Model
-        A built model with one input (a Functional model's own ``InputLayer``
-        is the input stage).
+        A built model with one input (a Functional model's ``InputLayer`` is the input stage).
 
     Returns
     -------
     list of DiagramStage
-        The input, then one stage per top-level layer, with output shapes
-        read from the model.
+        The input, then one stage per top-level layer.
 
     Raises
     ------
@@ -690,11 +624,9 @@ _STAGE_COLOURS = {
 def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
     """Draw a model as a row of boxes, one per stage, sized by what comes out.
 
-    An image-like output ``(H, W, C)`` is a box whose height is proportional
-    to ``H`` and whose width grows with the number of channels; a vector
-    ``(n,)`` is a thin bar whose height grows with ``log(n)``. Above each box:
-    the stage number, layer type and settings; below it: the output shape and
-    the parameter count.
+    An output ``(H, W, C)`` is a box of height ~ ``H`` that widens with ``C``; a vector
+    ``(n,)`` is a thin bar of height ~ ``log(n)``. Above each box: the stage number, layer
+    type and settings; below it: the output shape and the parameter count.
 
     Parameters
     ----------
@@ -706,8 +638,8 @@ def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        One axes with one rectangle per stage (``len(diagram_stages(model))``)
-        and its labels; the title names the model and its parameter count.
+        One axes with one labelled rectangle per stage; the title names the model and its
+        parameter count.
 
     Examples
     --------
