@@ -1,17 +1,8 @@
-"""The course's CNN, and reading any Keras image model: its layers, differences, feature maps.
-
-* :func:`build_course_cnn` builds the small CNN the course trains (rescale, two
-  blocks of 3x3 convolution and 2x2 max pooling, flatten, dense, softmax); for
-  a 64x64x3 input the shapes run 62 -> 31 -> 29 -> 14 -> 12544 -> 128 -> 10.
-* :func:`layer_table` lists a built model's layers as ``model.summary()`` does,
-  with one phrase each (:func:`describe_layer`) on what the layer does.
-* :func:`model_differences` lists how two models differ, so a lesson can show
-  that the model a learner wrote out is the one :func:`build_course_cnn` builds.
-* :func:`feature_map_layers` is the course's one rule for which layers have
-  feature maps. The private helpers at the end (check a model, its input
-  shape, one image prepared for it, the layer to inspect) serve
-  :mod:`course_utils.plots`, :mod:`course_utils.trace`, :mod:`course_utils.pipeline`
-  and :mod:`course_utils.widgets`.
+"""The course's CNN, and reading any built Keras image model: its layers with a phrase each,
+how it differs from another (so a lesson can show that the model a learner wrote out is the one
+:func:`build_course_cnn` builds) and which layers have feature maps. The private helpers at the
+end (check a model, prepare one image for it, find the layer to inspect) serve the plots, trace,
+pipeline and widgets modules.
 """
 
 from __future__ import annotations
@@ -73,10 +64,8 @@ def build_course_cnn(
     Examples
     --------
     >>> model = build_course_cnn((64, 64, 3), num_classes=10)
-    >>> model.output_shape
-    (None, 10)
-    >>> model.count_params()
-    1626442
+    >>> model.output_shape, model.count_params()
+    ((None, 10), 1626442)
     """
     shape = as_image_shape(input_shape, min_size=10)  # two conv+pool blocks leave >= 1x1
     num_classes = as_int(num_classes, "num_classes", minimum=2)
@@ -114,16 +103,14 @@ class LayerRow:
 
     Attributes
     ----------
-    name : str
-        The layer's name, as in ``model.summary()``.
-    type : str
-        The layer's class name, e.g. ``"Conv2D"``.
+    name, type : str
+        The layer's name and class name (``"Conv2D"``), as in ``model.summary()``.
     output_shape : str
         As ``model.summary()`` writes it, e.g. ``"(None, 62, 62, 32)"``.
     params : int
-        Number of weights (trainable and not).
+        Number of weights, trainable and not.
     description : str
-        One phrase on what the layer does.
+        One phrase on what the layer does (:func:`describe_layer`).
 
     Examples
     --------
@@ -140,16 +127,8 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class LayerTable:
-    """The layers of a model: :func:`layer_table`'s result.
-
-    ``str(table)`` is plain text, :meth:`to_markdown` Markdown, and Jupyter
-    shows it as an HTML table.
-
-    Attributes
-    ----------
-    model_name : str
-    rows : list of LayerRow
-    total_params, trainable_params : int
+    """The layers of a model, :func:`layer_table`'s result: ``str(table)`` is plain text,
+    :meth:`to_markdown` Markdown, and Jupyter shows an HTML table.
 
     Examples
     --------
@@ -194,26 +173,18 @@ class LayerTable:
 def layer_table(model: keras.Model) -> LayerTable:
     """List a built Keras model's layers, in the order of ``model.summary()``.
 
-    Works for Sequential and Functional models (Functional models start with
-    their ``InputLayer``, as in the summary); nested models are one row.
+    Functional models start with their ``InputLayer``, as in the summary;
+    nested models are one row.
 
     Parameters
     ----------
     model : keras.Model
-        A built model (created with ``keras.Input``, or after ``model.build``
-        or a first call).
+        A built model (made with ``keras.Input``, or after ``model.build`` or a first call).
 
     Returns
     -------
     LayerTable
-        One :class:`LayerRow` per layer; shows itself as a table.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a Keras model.
-    ValueError
-        If the model is not built yet.
+        One :class:`LayerRow` per layer. Raises TypeError for a non-model, ValueError if unbuilt.
 
     Examples
     --------
@@ -240,10 +211,7 @@ def _output_shape_text(layer: keras.layers.Layer) -> str:
         outputs = layer.output
     except (AttributeError, ValueError):
         return "?"
-    shapes = [
-        "(" + ", ".join("None" if s is None else str(s) for s in tensor.shape) + ")"
-        for tensor in keras.tree.flatten(outputs)
-    ]
+    shapes = ["(" + ", ".join(map(str, t.shape)) + ")" for t in keras.tree.flatten(outputs)]
     return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
 
@@ -272,16 +240,6 @@ _PHRASES = {  # layers that one fixed phrase describes
 
 def describe_layer(layer: keras.layers.Layer) -> str:
     """One phrase on what a Keras layer does, filled in from its settings.
-
-    Parameters
-    ----------
-    layer : keras.layers.Layer
-
-    Returns
-    -------
-    str
-        E.g. ``"32 filters of 3x3 slide over the input and detect local
-        patterns; relu"`` for ``Conv2D(32, 3, activation="relu")``.
 
     Examples
     --------
@@ -322,11 +280,8 @@ def describe_layer(layer: keras.layers.Layer) -> str:
             f"patterns{extra}{then}"
         )
     if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
-        size = _pair_text(layer.pool_size)
-        if isinstance(layer, L.MaxPooling2D):
-            text = f"keeps the largest value of each {size} window"
-        else:
-            text = f"averages each {size} window"
+        how = "keeps the largest value of" if isinstance(layer, L.MaxPooling2D) else "averages"
+        text = f"{how} each {_pair_text(layer.pool_size)} window"
         if tuple(layer.pool_size) == (2, 2) and tuple(layer.strides) == (2, 2):
             text += ": halves height and width"
         return text
@@ -361,24 +316,13 @@ def _setting_text(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
-def _setting_changes(mine: dict, reference: dict) -> str:
-    keys = sorted(set(mine) | set(reference))
-    changed = [
-        f"{key}={_setting_text(mine.get(key))} (reference: {_setting_text(reference.get(key))})"
-        for key in keys
-        if mine.get(key) != reference.get(key)
-    ]
-    return ", ".join(changed)
-
-
 def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     """List how a built model differs from a reference model; empty when they match.
 
     Layer names are ignored (Keras numbers default names, ``conv2d_3``); every
-    other setting counts: the layer types in order, each layer's config
-    (filters, kernel size, padding, activation, initializers, ...), its output
-    shape and parameter count, the input shape and, when both are compiled,
-    the optimizer with its settings, the loss and the metrics.
+    other setting counts: the input shape, the layer types in order, each
+    layer's config, output shape and parameter count and, when both are
+    compiled, the optimizer with its settings, the loss and the metrics.
 
     Parameters
     ----------
@@ -388,27 +332,13 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
     Returns
     -------
     list of str
-        One line per difference, layers numbered as in ``model.layers``, e.g.
-        ``"layers[1] (Conv2D): kernel_size=(5, 5) (reference: (3, 3))"``.
-
-    Raises
-    ------
-    TypeError
-        If either argument is not a Keras model.
-    ValueError
-        If either model is not built.
+        One line per difference, layers numbered as in ``model.layers``. Raises
+        TypeError for a non-model, ValueError for an unbuilt one.
 
     Examples
     --------
-    >>> mine = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Rescaling(1 / 255),
-    ...     keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-    ...     keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-    ...     keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-    ...     keras.layers.Dense(10, activation="softmax")])
-    >>> mine.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-    ...              metrics=["accuracy"])
-    >>> model_differences(mine, build_course_cnn((64, 64, 3), num_classes=10))
-    []
+    >>> model_differences(build_course_cnn((64, 64, 3), 5), build_course_cnn((64, 64, 3), 10))[0]
+    'layers[7] (Dense): units=5 (reference: 10)'
     """
     _check_built(model)
     _check_built(reference, "reference")
@@ -419,35 +349,39 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
             found.append(f"{prefix}{mine}{suffix} (reference: {theirs})")
         return mine != theirs
 
+    def settings(prefix: str, mine: dict, theirs: dict) -> None:
+        changed = [
+            f"{key}={_setting_text(mine.get(key))} (reference: {_setting_text(theirs.get(key))})"
+            for key in sorted(set(mine) | set(theirs))
+            if mine.get(key) != theirs.get(key)
+        ]
+        if changed:
+            found.append(f"{prefix}: {', '.join(changed)}")
+
     differ("input shape ", _model_input_shape(model), _model_input_shape(reference))
     differ("", len(model.layers), len(reference.layers), " layers")
     for number, (a, b) in enumerate(zip(model.layers, reference.layers, strict=False)):
         kind = a.__class__.__name__
         if differ(f"layers[{number}]: ", kind, b.__class__.__name__):
             continue
-        changes = _setting_changes(_without_names(a.get_config()), _without_names(b.get_config()))
-        if changes:
-            found.append(f"layers[{number}] ({kind}): {changes}")
-        differ(f"layers[{number}] ({kind}): output ", _output_shape_text(a), _output_shape_text(b))
+        where = f"layers[{number}] ({kind})"
+        settings(where, _without_names(a.get_config()), _without_names(b.get_config()))
+        differ(f"{where}: output ", _output_shape_text(a), _output_shape_text(b))
         params = f"{int(a.count_params()):,}", f"{int(b.count_params()):,}"
-        differ(f"layers[{number}] ({kind}): ", *params, " parameters")
+        differ(f"{where}: ", *params, " parameters")
     compiled = (getattr(model, "compiled", False), getattr(reference, "compiled", False))
     if compiled == (True, True):
         config_a = _without_names(model.get_compile_config())
         config_b = _without_names(reference.get_compile_config())
-        opt_a, opt_b = config_a.pop("optimizer", None), config_b.pop("optimizer", None)
+        opt_a, opt_b = config_a.get("optimizer"), config_b.get("optimizer")
         if isinstance(opt_a, dict) and isinstance(opt_b, dict):
+            # Compare the optimizers by class here, their settings on a line of their own.
             config_a["optimizer"] = opt_a.get("class_name")
             config_b["optimizer"] = opt_b.get("class_name")
-            if opt_a.get("class_name") == opt_b.get("class_name"):
-                changes = _setting_changes(opt_a.get("config", {}), opt_b.get("config", {}))
-                if changes:
-                    found.append(f"optimizer ({opt_a.get('class_name')}): {changes}")
-        else:
-            config_a["optimizer"], config_b["optimizer"] = opt_a, opt_b
-        changes = _setting_changes(config_a, config_b)
-        if changes:
-            found.append(f"compile: {changes}")
+            if config_a["optimizer"] == config_b["optimizer"]:
+                optimizer = f"optimizer ({config_a['optimizer']})"
+                settings(optimizer, opt_a.get("config", {}), opt_b.get("config", {}))
+        settings("compile", config_a, config_b)
     elif compiled[0] != compiled[1]:
         which = "model" if compiled[1] else "reference"
         found.append(f"{which} is not compiled")
@@ -533,30 +467,15 @@ def _prepare_image(model: keras.Model, image: Any, name: str = "image") -> np.nd
 
 
 def feature_map_layers(model: keras.Model) -> list[str]:
-    """Names of the top-level layers whose output is a stack of feature maps.
+    """Names of the top-level layers whose output is a stack of feature maps, in model order.
 
-    The one rule of the course for "which layers have feature maps": a layer
-    computed by the network (convolution, pooling, normalization, activation,
-    dropout, merge, ...) with one 4-D output ``(N, H, W, C)``. Left out: the
-    ``InputLayer``, nested models (such as the ``"augmentation"`` block of
-    :func:`course_utils.augment.make_augmenter`), Keras preprocessing layers
-    (``Rescaling``, ``Resizing``, the ``Random*`` layers), augmentation layers,
-    and layers whose output is unknown (not built).
-
-    Parameters
-    ----------
-    model : keras.Model
-        A built model.
-
-    Returns
-    -------
-    list of str
-        Layer names in model order; empty if there is none.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a Keras model.
+    The course's one rule: a layer computed by the network (convolution,
+    pooling, normalization, activation, dropout, merge, ...) with one 4-D output
+    ``(N, H, W, C)``. Left out: the ``InputLayer``, nested models (such as the
+    augmentation block of :func:`course_utils.augment.make_augmenter`), Keras
+    preprocessing and augmentation layers (``Rescaling``, ``Resizing``,
+    ``Random*``) and layers whose output is unknown. Raises TypeError for a
+    non-model.
 
     Examples
     --------
