@@ -1,18 +1,10 @@
 """The course's built-in data set: ten classes of coloured shapes, drawn with numpy.
 
-Every shape is described by a signed distance function in its own frame: ``x``
-to the right, ``y`` up, the shape inside the unit disk and standing "upright"
-at angle 0. To draw a batch, each pixel centre is mapped into the frame of its
-image's shape (translate, rotate by minus the pose angle, scale), the distance
-is evaluated for the whole batch at once, and a one-pixel soft edge turns it
-into an anti-aliased coverage mask. The only Python loop is over the ten
-classes.
-
-The classes keep their name in any pose (a rotated arrow is still an arrow) but
-change their look with the pose, and no two classes turn into each other when
-rotated or mirrored. That is what the augmentation lesson needs: a model that
-only saw upright shapes fails on rotated ones, and one trained with random
-rotations recovers.
+Each shape is a signed distance function in its own frame (``x`` right, ``y`` up, inside the
+unit disk, upright at angle 0); every pixel centre is mapped into that frame for the whole batch
+at once and a one-pixel soft edge gives an anti-aliased mask. The classes keep their name in any
+pose but change their look with it, and none turns into another when rotated or mirrored: a model
+that only saw upright shapes fails on rotated ones, and one trained with random rotations recovers.
 """
 
 from __future__ import annotations
@@ -30,20 +22,15 @@ _CONTRAST = 80.0  # minimum luminance gap between a shape and its background (0.
 _MAX_SIZE = 1024
 
 
-# --------------------------------------------------------------------------
 # Signed distances (negative inside) in the shape's own frame.
-# --------------------------------------------------------------------------
 
 
 def _convex_sdf(
     u: np.ndarray, v: np.ndarray, vertices: Sequence[tuple[float, float]]
 ) -> np.ndarray:
-    """Distance to a convex polygon (vertices counter-clockwise), negative inside.
-
-    The largest of the distances to the edges' lines: exact inside and along
-    the edges, slightly short near outer corners, which is all a one-pixel soft
-    edge needs, at four array operations per edge.
-    """
+    """Distance to a convex polygon (vertices counter-clockwise), negative inside."""
+    # The largest distance to an edge's line: a little short near outer corners, which a
+    # one-pixel soft edge does not mind, at four array operations per edge.
     out = None
     for k, (ax, ay) in enumerate(vertices):
         bx, by = vertices[(k + 1) % len(vertices)]
@@ -137,44 +124,35 @@ _SDFS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 SHAPE_CLASSES: tuple[str, ...] = tuple(_SDFS)
 
 
-# --------------------------------------------------------------------------
 # Random parameters and drawing.
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ShapeParams:
     """Everything that decides how each image of the shapes data set looks.
 
-    Produced by :func:`shape_params` and drawn by :func:`render_shapes`. All
-    arrays have ``n`` rows, one per image.
+    Made by :func:`shape_params`, drawn by :func:`render_shapes`; the arrays
+    (float64 unless said) have one row per image.
 
     Attributes
     ----------
     labels : numpy.ndarray
-        int64, shape ``(n,)``: class index into :data:`SHAPE_CLASSES`.
+        int64 ``(n,)``: class index into :data:`SHAPE_CLASSES`.
     angles : numpy.ndarray
-        float64, shape ``(n,)``: pose in degrees, counter-clockwise, 0 = upright.
-    centers : numpy.ndarray
-        float64, shape ``(n, 2)``: shape centre in pixels as ``(row, column)``.
-    radii : numpy.ndarray
-        float64, shape ``(n,)``: radius of the disk around the shape, in pixels.
-    foreground : numpy.ndarray
-        float64, shape ``(n, 3)``: RGB fill colour in 0..255.
-    background : numpy.ndarray
-        float64, shape ``(n, 2, 3)``: RGB colours at both ends of the background gradient.
+        ``(n,)``: pose in degrees, counter-clockwise, 0 = upright.
+    centers, radii : numpy.ndarray
+        ``(n, 2)`` shape centre ``(row, column)`` and ``(n,)`` radius of its disk, in pixels.
+    foreground, background : numpy.ndarray
+        ``(n, 3)`` RGB fill and ``(n, 2, 3)`` the background gradient's two ends, in 0..255.
     gradient_angles : numpy.ndarray
-        float64, shape ``(n,)``: direction of the background gradient in radians.
+        ``(n,)``: direction of the background gradient in radians.
     noise : float
         Standard deviation of the pixel noise, in 0..255 units.
     image_size : tuple of int
         ``(height, width)`` in pixels.
-    seed : int
-        The seed the parameters were drawn with; it also seeds the pixel noise.
-    stream : int
-        Which of the seed's independent random streams was used (0 for
-        :func:`make_shapes`; :func:`~course_utils.data.load_dataset` gives each
-        split its own).
+    seed, stream : int
+        The seed and which of its independent random streams drew the parameters (the
+        seed also seeds the pixel noise; ``load_dataset`` gives each split its own stream).
 
     Examples
     --------
@@ -199,22 +177,11 @@ class ShapeParams:
         return int(self.labels.shape[0])
 
     def with_angles(self, angles: np.ndarray | float) -> ShapeParams:
-        """The same images in other poses (e.g. ``params.with_angles(0.0)`` for upright).
-
-        Parameters
-        ----------
-        angles : float or array_like of float, shape ``(n,)``
-            New poses in degrees, counter-clockwise.
-
-        Returns
-        -------
-        ShapeParams
-            A copy with ``angles`` replaced.
+        """A copy with other poses: ``angles`` in degrees, counter-clockwise, one or ``(n,)``.
 
         Examples
         --------
-        >>> params = shape_params(4, seed=1)
-        >>> params.with_angles(0.0).angles.tolist()
+        >>> shape_params(4, seed=1).with_angles(0.0).angles.tolist()
         [0.0, 0.0, 0.0, 0.0]
         """
         new = np.broadcast_to(np.asarray(angles, dtype=np.float64), self.angles.shape).copy()
@@ -350,18 +317,10 @@ def shape_params(
 
 
 def render_shape_masks(params: ShapeParams) -> np.ndarray:
-    """How much of each pixel each image's shape covers.
+    """How much of each pixel the shape covers, for the images ``params`` describes.
 
-    Parameters
-    ----------
-    params : ShapeParams
-        From :func:`shape_params`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(n, height, width)``, values in ``[0, 1]``; edges are
-        anti-aliased over about one pixel.
+    Returns float32 ``(n, height, width)`` in ``[0, 1]``, edges anti-aliased over
+    about one pixel. Raises TypeError when ``params`` is not a :class:`ShapeParams`.
 
     Examples
     --------
@@ -397,17 +356,7 @@ def render_shape_masks(params: ShapeParams) -> np.ndarray:
 
 
 def render_shapes(params: ShapeParams) -> np.ndarray:
-    """Draw the images described by ``params``.
-
-    Parameters
-    ----------
-    params : ShapeParams
-        From :func:`shape_params`.
-
-    Returns
-    -------
-    numpy.ndarray
-        uint8, shape ``(n, height, width, 3)``: RGB images.
+    """Draw the images ``params`` (from :func:`shape_params`) describes: uint8 RGB ``(n, H, W, 3)``.
 
     Examples
     --------
@@ -460,20 +409,9 @@ def make_shapes(
     """Generate the course's shapes data set: ``n`` labelled colour images.
 
     Ten classes (:data:`SHAPE_CLASSES`) of filled shapes with random colours,
-    gradient backgrounds, positions, sizes and poses. The same arguments
-    always give the same images. Use a small ``max_rotation`` (about 15) for
-    an "upright" set and 180 for shapes in any pose.
-
-    Parameters
-    ----------
-    n : int
-        Number of images; classes are balanced (counts differ by at most one).
-    image_size : int or (int, int)
-        Side in pixels, or ``(height, width)``; 8 to 1024.
-    seed : int
-        Seed; different seeds give independent data sets.
-    max_rotation : float
-        Poses are uniform in ``[-max_rotation, +max_rotation]`` degrees, 0 to 180.
+    gradient backgrounds, positions, sizes and poses; the same arguments always
+    give the same images. The arguments are those of :func:`shape_params`: a
+    small ``max_rotation`` (about 15) gives an "upright" set, 180 any pose.
 
     Returns
     -------
@@ -487,8 +425,6 @@ def make_shapes(
     >>> images, labels = make_shapes(100, image_size=32, seed=0, max_rotation=15)
     >>> images.shape, images.dtype.name, labels.dtype.name
     ((100, 32, 32, 3), 'uint8', 'int64')
-    >>> SHAPE_CLASSES[labels[0]] in SHAPE_CLASSES
-    True
     """
     params = shape_params(n, image_size=image_size, seed=seed, max_rotation=max_rotation)
     return render_shapes(params), params.labels.copy()
