@@ -46,13 +46,10 @@ __all__ = [
 ]
 
 
-def _class_name(label: int, class_names: Sequence[str] | None) -> str:
-    return str(label) if class_names is None else str(class_names[label])
-
-
-def _check_class_names(class_names: Any, needed: int) -> list[str] | None:
+def _class_names(class_names: Any, needed: int) -> list[str]:
+    """``class_names`` checked to name ``needed`` classes; the class numbers when None."""
     if class_names is None:
-        return None
+        return [str(label) for label in range(needed)]
     if isinstance(class_names, str) or not isinstance(class_names, Sequence):
         raise TypeError(f"class_names must be a sequence of str; got {describe(class_names)}")
     if len(class_names) < needed:
@@ -71,13 +68,12 @@ def feature_maps(
     Parameters
     ----------
     model : keras.Model
-        Sequential or Functional image model (a Sequential one without an input is built
-        from the image's shape).
+        Sequential or Functional image model (a Sequential one without an input is built from
+        the image's shape).
     image : array-like, shape (H, W, C) or (H, W)
         One image on the 0-255 scale, of the size and channel count the model takes.
     layer : str or keras.layers.Layer, optional
-        One of :func:`~course_utils.models.feature_map_layers` (convolution, pooling,
-        normalization, add, ...). Default: the first convolution layer.
+        One of :func:`~course_utils.models.feature_map_layers`; default the first convolution.
 
     Returns
     -------
@@ -87,14 +83,13 @@ def feature_maps(
     Raises
     ------
     ValueError
-        A layer without feature maps (the message lists the valid ones), a model without
-        a convolution layer, or an image that does not fit the model.
+        A layer without feature maps (the message lists the valid ones), a model without a
+        convolution layer, or an image that does not fit the model.
 
     Examples
     --------
     >>> from course_utils.models import build_course_cnn
-    >>> model = build_course_cnn((64, 64, 3))
-    >>> feature_maps(model, np.zeros((64, 64, 3), np.uint8)).shape
+    >>> feature_maps(build_course_cnn((64, 64, 3)), np.zeros((64, 64, 3), np.uint8)).shape
     (62, 62, 32)
     """
     return _feature_maps(model, image, layer)[0]
@@ -200,9 +195,8 @@ def filter_images(model_or_layer: keras.Model | keras.layers.Layer) -> np.ndarra
     Parameters
     ----------
     model_or_layer : keras.Model or keras.layers.Layer
-        A model (its first convolution layer is used) or a convolution layer:
-        ``Conv2D``, ``Conv2DTranspose``, ``DepthwiseConv2D`` or
-        ``SeparableConv2D`` (its per-channel depthwise filters).
+        A model (its first convolution layer is used) or a built ``Conv2D``,
+        ``Conv2DTranspose``, ``DepthwiseConv2D`` or ``SeparableConv2D`` (its depthwise filters).
 
     Returns
     -------
@@ -251,9 +245,8 @@ def plot_filters(
     Examples
     --------
     >>> from course_utils.models import build_course_cnn
-    >>> fig = plot_filters(build_course_cnn((64, 64, 3)), max_filters=8)
-    >>> len(fig.axes), fig.get_suptitle()
-    (8, 'conv1: 32 filters of 3x3x3 (colour)')
+    >>> plot_filters(build_course_cnn((64, 64, 3)), max_filters=8).get_suptitle()
+    'conv1: 32 filters of 3x3x3 (colour)'
     """
     max_filters, ncols = as_int(max_filters, "max_filters"), as_int(ncols, "ncols")
     layer = _conv_layer(model_or_layer)
@@ -307,11 +300,11 @@ def show_images(
     ncols, max_images = as_int(ncols, "ncols"), as_int(max_images, "max_images")
     if labels is not None:
         labels = as_labels(labels, "labels", n=len(images))
-    names = _check_class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
+    names = _class_names(class_names, int(labels.max()) + 1 if labels is not None else 0)
     shown = min(len(images), max_images)
     fig, axes = _display.image_grid(shown, ncols=ncols, fig=fig, cell=(1.4, 1.55))
     for i, ax in enumerate(axes):
-        title = "" if labels is None else _class_name(int(labels[i]), names)
+        title = "" if labels is None else names[labels[i]]
         _display.show_image(ax, images[i], title, fontsize=8)
     return fig
 
@@ -374,15 +367,15 @@ def plot_confusion_matrix(
 
     Examples
     --------
-    >>> ax = plot_confusion_matrix([0, 1, 1], [0, 0, 1], class_names=["cat", "dog"])
-    >>> ax.get_xlabel()
-    'predicted class'
+    >>> plot_confusion_matrix([0, 1, 1], [0, 0, 1], class_names=["cat", "dog"]).get_title()
+    'Confusion matrix (accuracy 66.7%)'
     """
     y_true_arr = as_labels(y_true, "y_true")
     y_pred_arr = as_labels(y_pred, "y_pred", n=len(y_true_arr))
-    names = _check_class_names(class_names, 0)
-    k = len(names) if names is not None else num_classes
-    if k is None:
+    k = num_classes
+    if class_names is not None:
+        k = len(_class_names(class_names, 0))
+    elif k is None:
         k = int(max(y_true_arr.max(initial=0), y_pred_arr.max(initial=0))) + 1
     matrix = confusion_matrix(y_true_arr, y_pred_arr, k)
     if ax is None:
@@ -395,8 +388,7 @@ def plot_confusion_matrix(
     for (row, col), value in np.ndenumerate(matrix):
         colour = "white" if value > high else "black"
         ax.text(col, row, str(value), ha="center", va="center", fontsize=8, color=colour)
-    ticks = np.arange(k)
-    labels = names if names is not None else [str(i) for i in ticks]
+    ticks, labels = np.arange(k), _class_names(class_names, k)
     ax.set_xticks(ticks, labels, rotation=45, ha="right")
     ax.set_yticks(ticks, labels)
     accuracy = np.trace(matrix) / matrix.sum()
@@ -434,7 +426,7 @@ def top_mistakes(y_true: Any, probabilities: Any, k: int = 8) -> np.ndarray:
     y_true : array-like of int, shape (N,)
         True class indices.
     probabilities : array-like, shape (N, K)
-        Predicted class probabilities (e.g. ``model.predict(images)``).
+        Predicted class probabilities in [0, 1] (e.g. ``model.predict(images)``).
     k : int
         How many mistakes to return at most.
 
@@ -482,8 +474,8 @@ def plot_top_mistakes(
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per mistake titled ``"true: A\\npred: B (97%)"``; one axes saying
-        "no mistakes" when every prediction is right.
+        One axes per mistake titled ``"true: A\\npred: B (97%)"``; one axes saying "no
+        mistakes" when every prediction is right.
 
     Examples
     --------
@@ -494,7 +486,7 @@ def plot_top_mistakes(
     images = as_images(images, "images")
     k, ncols = as_int(k, "k"), as_int(ncols, "ncols")
     y_true_arr, probs = _check_mistakes(y_true, probabilities, n=len(images))
-    names = _check_class_names(class_names, probs.shape[1])
+    names = _class_names(class_names, probs.shape[1])
     indices = _top_mistakes(y_true_arr, probs, k)
     if len(indices) == 0:
         fig, (ax,) = _display.image_grid(1, ncols=1, fig=fig, cell=(3, 1.5))
@@ -506,8 +498,7 @@ def plot_top_mistakes(
     for ax, index in zip(axes, indices, strict=True):
         guess = int(probs[index].argmax())
         title = (
-            f"true: {_class_name(int(y_true_arr[index]), names)}\n"
-            f"pred: {_class_name(guess, names)} ({probs[index, guess]:.0%})"
+            f"true: {names[y_true_arr[index]]}\npred: {names[guess]} ({probs[index, guess]:.0%})"
         )
         _display.show_image(ax, images[index], title, fontsize=8)
     fig.suptitle(f"The {len(indices)} most confident mistakes", fontsize=10)
@@ -580,16 +571,13 @@ def diagram_stages(model: keras.Model) -> list[DiagramStage]:
 
     Raises
     ------
-    TypeError
-        If ``model`` is not a Keras model.
-    ValueError
-        If the model is not built, or a layer's output shape is unknown.
+    TypeError, ValueError
+        ``model`` is not a Keras model; it is not built, or a layer's output shape is unknown.
 
     Examples
     --------
     >>> from course_utils.models import build_course_cnn
-    >>> stages = diagram_stages(build_course_cnn((64, 64, 3)))
-    >>> [s.output_shape for s in stages][2:5]
+    >>> [s.output_shape for s in diagram_stages(build_course_cnn((64, 64, 3)))][2:5]
     [(62, 62, 32), (31, 31, 32), (29, 29, 64)]
     """
     _check_built(model)
@@ -624,9 +612,9 @@ _STAGE_COLOURS = {
 def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
     """Draw a model as a row of boxes, one per stage, sized by what comes out.
 
-    An output ``(H, W, C)`` is a box of height ~ ``H`` that widens with ``C``; a vector
-    ``(n,)`` is a thin bar of height ~ ``log(n)``. Above each box: the stage number, layer
-    type and settings; below it: the output shape and the parameter count.
+    An output ``(H, W, C)`` is a box of height ~ ``H`` that widens with ``C``; a vector ``(n,)``
+    is a thin bar of height ~ ``log(n)``. Above each box: the stage number, layer type and
+    settings; below it: the output shape and the parameter count.
 
     Parameters
     ----------
