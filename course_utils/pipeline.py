@@ -1,16 +1,9 @@
 """The course's input pipeline, and a trace of its stages measured on real tensors.
 
-:func:`build_pipeline` turns in-memory images and labels into the ``tf.data.Dataset``
-the course trains on, ``from_tensor_slices -> shuffle -> batch(32) -> map(augment,
-parallel) -> prefetch``: images stay uint8 until augmentation, which runs on whole
-batches (one ``map`` call per batch is cheaper than one per image) in parallel;
-nothing augmented is stored, each epoch sees new variants, and the same ``seed``
-gives the same batches, augmentation included, every time.
-
-:func:`trace_pipeline` runs the pipeline (and optionally a model) and reports each
-stage in the order the code runs it (what goes in, what it does, what comes out,
-dtype, value range, an example): an HTML table with thumbnails in Jupyter, text in
-a terminal. :func:`plot_data_flow` draws the same stages as a diagram.
+:func:`build_pipeline` builds the ``tf.data.Dataset`` the course trains on;
+:func:`trace_pipeline` runs it (and optionally a model) and reports each stage in the order
+the code runs it, as a :class:`PipelineTrace` (an HTML table with thumbnails in Jupyter,
+text in a terminal); :func:`plot_data_flow` draws the same stages as a diagram.
 """
 
 from __future__ import annotations
@@ -36,27 +29,6 @@ from course_utils.trace import Report
 __all__ = ["PipelineStage", "PipelineTrace", "build_pipeline", "plot_data_flow", "trace_pipeline"]
 
 
-def _check_augmenter(augmenter: Any) -> None:
-    if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
-        raise TypeError(
-            "augmenter must be a keras Layer/Sequential (e.g. from make_augmenter) or None; "
-            f"got {describe(augmenter)}"
-        )
-
-
-def _seedable(augmenter: keras.layers.Layer) -> keras.layers.Layer:
-    """``augmenter``, a ``keras.layers.Pipeline`` seen as a Sequential of the same layers.
-
-    ``apply_augmenter`` seeds each layer of a Sequential, but would call a Pipeline as
-    one layer drawing from its own random state; nothing is copied.
-    """
-    if isinstance(augmenter, keras.layers.Pipeline):
-        return keras.Sequential(
-            [_seedable(layer) for layer in augmenter.layers], name=augmenter.name
-        )
-    return augmenter
-
-
 def build_pipeline(
     images: Any,
     labels: Any,
@@ -66,6 +38,10 @@ def build_pipeline(
     seed: int | None = 0,
 ) -> tf.data.Dataset:
     """Build the course's ``tf.data`` pipeline from images and labels in memory.
+
+    ``from_tensor_slices -> shuffle -> batch -> map(augment, parallel) -> prefetch``: the
+    images stay uint8 until augmentation, which runs on whole batches (one ``map`` call per
+    batch is cheaper than one per image) and stores nothing, so each epoch sees new variants.
 
     Parameters
     ----------
@@ -81,16 +57,14 @@ def build_pipeline(
     shuffle : bool
         Shuffle all ``N`` examples, in a new order each epoch.
     seed : int or None
-        Seed for the shuffle order and the augmentation: the same seed gives
-        the same batches every time the pipeline is built. None for fresh
-        randomness.
+        The same seed gives the same batches, augmentation included, every time the
+        pipeline is built; None for fresh randomness.
 
     Returns
     -------
     tf.data.Dataset
-        Yields ``(images, labels)`` batches: images ``(B, H, W, C)`` (uint8
-        without augmenter, float32 on the 0-255 scale with one) and int64
-        labels ``(B,)``.
+        ``(images, labels)`` batches: images ``(B, H, W, C)`` (uint8 without augmenter,
+        float32 on the 0-255 scale with one) and int64 labels ``(B,)``.
 
     Examples
     --------
@@ -101,33 +75,28 @@ def build_pipeline(
     """
     images = as_images(images, "images", channels=None)
     labels = as_labels(labels, "labels", n=len(images))
-    _check_augmenter(augmenter)
+    if augmenter is not None and not isinstance(augmenter, keras.layers.Layer):
+        raise TypeError(
+            "augmenter must be a keras Layer/Sequential (e.g. from make_augmenter) or None; "
+            f"got {describe(augmenter)}"
+        )
     batch_size = as_int(batch_size, "batch_size")
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle must be True or False; got {describe(shuffle)}")
     seed = as_seed(seed)
-    if augmenter is not None and seed is not None:
-        augmenter = _seedable(augmenter)
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augmenter is not None:
-        if seed is None:
-            dataset = dataset.map(
-                lambda x, y: (apply_augmenter(augmenter, x), y),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-        else:
-            # One seed pair per batch, fresh each epoch: the augmentation of a batch
-            # depends only on its seed, not on which parallel call runs first.
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            seeds = seeds.batch(2, drop_remainder=True)
-            dataset = tf.data.Dataset.zip(dataset, seeds).map(
-                lambda batch, pair: (apply_augmenter(augmenter, batch[0], pair), batch[1]),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
+        # One seed pair per batch, fresh each epoch: the augmentation of a batch depends only
+        # on its seed, not on which parallel call runs first (seed None: fresh seed pairs).
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip(dataset, seeds.batch(2, drop_remainder=True)).map(
+            lambda batch, pair: (apply_augmenter(augmenter, batch[0], pair), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -135,11 +104,11 @@ def build_pipeline(
 class PipelineStage:
     """One row of a :class:`PipelineTrace`.
 
-    ``name`` (e.g. ``"Shuffle and batch"``) and ``call`` (its code, e.g.
-    ``"shuffle(1000, seed=0).batch(32)"``); ``input_shape`` and ``output_shape``
-    (the first axis counts rows); ``operation`` in words; the output's ``dtype``
-    and measured ``value_range`` (min, max); a short text ``example`` and up to a
-    few example ``pictures`` ``(k, H, W, C)`` on the 0-255 scale (or None).
+    ``name`` (``"Shuffle and batch"``) and ``call``, its code
+    (``"shuffle(1000, seed=0).batch(32)"``); ``input_shape`` and ``output_shape`` (the
+    first axis counts rows); ``operation`` in words; the output's ``dtype`` and measured
+    ``value_range`` (min, max); a text ``example`` and a few example ``pictures``
+    ``(k, H, W, C)`` on the 0-255 scale (or None).
 
     Examples
     --------
@@ -159,18 +128,19 @@ class PipelineStage:
     call: str = ""
 
 
+def _range_text(stage: PipelineStage) -> str:
+    low, high = (_display.number(v) for v in stage.value_range)
+    return f"{low} to {high}"
+
+
 @dataclass(frozen=True)
 class PipelineTrace(Report):
     """The stages of the input pipeline (and model), in the order the code runs them.
 
-    Attributes
-    ----------
-    stages : list of PipelineStage
-    batches_per_epoch : int
-    dataset : tf.data.Dataset
-        The pipeline that was traced, ready for ``model.fit``. The trace took
-        its first batch, so the next pass over it is a new epoch with a new
-        order (build the pipeline again with the same seed to see that batch).
+    ``stages``: one :class:`PipelineStage` each; ``batches_per_epoch``; ``dataset``: the
+    traced pipeline, ready for ``model.fit`` (the trace took its first batch, so the next
+    pass is a new epoch with a new order: build it again with the same seed to see that
+    batch).
 
     Examples
     --------
@@ -206,27 +176,13 @@ class PipelineTrace(Report):
         for i, s in enumerate(self.stages, 1):
             code, example = s.call, s.example
             if html:
-                pictures = (
-                    [] if s.pictures is None else np.clip(s.pictures.astype(np.float32), 0, 255)
-                )
-                thumbs = "".join(_display.img_tag(p / 255) for p in pictures)
+                pictures = [] if s.pictures is None else np.clip(s.pictures, 0, 255) / 255
+                thumbs = "".join(_display.img_tag(p) for p in pictures)
                 code = f"<code>{escape(code)}</code>"
                 example = f"{thumbs}<br><small>{escape(example)}</small>"
-            low, high = (_display.number(v) for v in s.value_range)
-            shapes = (_display.shape_text(s.input_shape), _display.shape_text(s.output_shape))
-            rows.append(
-                [
-                    i,
-                    s.name,
-                    code,
-                    shapes[0],
-                    s.operation,
-                    shapes[1],
-                    s.dtype,
-                    f"{low} to {high}",
-                    example,
-                ]
-            )
+            cells = [i, s.name, code, _display.shape_text(s.input_shape), s.operation]
+            cells += [_display.shape_text(s.output_shape), s.dtype, _range_text(s), example]
+            rows.append(cells)
         caption = f"Data flow: {len(self)} stages, {self.batches_per_epoch} batches per epoch"
         return _display.Table(headers, rows, caption if html else "", (2, 8) if html else ())
 
@@ -238,38 +194,20 @@ class PipelineTrace(Report):
 
 
 def _stage(
-    name: str,
-    call: str,
-    source: np.ndarray,
-    operation: str,
-    out: np.ndarray,
-    example: str,
-    pictures: Any,
+    name: str, call: str, source: Any, operation: str, out: Any, example: str, pictures: Any
 ) -> PipelineStage:
     """A stage measured on its real output ``out``: shape, dtype and value range."""
     value_range = (float(np.min(out)), float(np.max(out)))
+    dtype = str(out.dtype)
     return PipelineStage(
-        name,
-        source.shape,
-        operation,
-        out.shape,
-        str(out.dtype),
-        value_range,
-        example,
-        pictures,
-        call,
+        name, source.shape, operation, out.shape, dtype, value_range, example, pictures, call
     )
 
 
-def _label_text(labels: np.ndarray, count: int = 8) -> str:
-    shown = ", ".join(str(int(v)) for v in labels[:count])
-    return f"labels [{shown}{', ...' if len(labels) > count else ''}]"
-
-
-def _augmenter_text(augmenter: keras.layers.Layer) -> str:
-    names = [layer.__class__.__name__ for layer in _flat_layers(_seedable(augmenter))]
-    words = [n.removeprefix("Random").lower() if n.startswith("Random") else n for n in names]
-    return ", ".join(words) if words else "(no layers)"
+def _listing(values: np.ndarray, count: int, spec: str) -> str:
+    """The first ``count`` values in brackets, with ``...`` when there are more."""
+    shown = ", ".join(format(v, spec) for v in values[:count])
+    return f"[{shown}{', ...' if len(values) > count else ''}]"
 
 
 def trace_pipeline(
@@ -282,23 +220,14 @@ def trace_pipeline(
 ) -> PipelineTrace:
     """Run the course pipeline (and a model) and describe every stage with real numbers.
 
-    The stages are those of :func:`build_pipeline`, in the order it runs
-    them: the data set in memory, shuffle and batch, augmentation of each
-    batch (with an augmenter), prefetch, then the model (with a model). Each
-    row is measured on the first batch of the pipeline built with ``seed``;
-    the batch before augmentation comes from the same pipeline without the
-    augmenter, which shuffles in the same order. Returns a :class:`PipelineTrace`
-    of 3 to 5 stages (``.dataset`` is the pipeline).
-
-    Parameters
-    ----------
-    images, labels, augmenter, batch_size, seed
-        As for :func:`build_pipeline` (with ``shuffle=True``).
-    model : keras.Model, optional
-        A model that takes the images' size and channels; its output for the
-        first batch is the last stage. A model whose input size differs from
-        the images is an error: resize the images, or start the model with a
-        ``keras.layers.Resizing`` layer and an input of any size.
+    The stages are those of :func:`build_pipeline` (``images``, ``labels``, ``augmenter``,
+    ``batch_size`` and ``seed`` as there), in the order it runs them: the data set in
+    memory, shuffle and batch, augmentation (with an augmenter), prefetch, then ``model``
+    (optional; it must take the images' size and channels: resize them, or start it with
+    ``keras.layers.Resizing`` and an input of any size). Each is measured on the first
+    batch of the pipeline built with ``seed``; the batch before augmentation comes from the
+    same pipeline without the augmenter, which shuffles in the same order. Returns a
+    :class:`PipelineTrace` of 3 to 5 stages (``.dataset`` is the pipeline).
 
     Examples
     --------
@@ -309,81 +238,51 @@ def trace_pipeline(
     >>> [stage.output_shape for stage in trace.stages]
     [(1000, 32, 32, 3), (32, 32, 32, 3), (32, 32, 32, 3)]
     """
+    dataset = build_pipeline(images, labels, augmenter, batch_size, seed=seed)  # checks them
+    plain = build_pipeline(images, labels, None, batch_size, seed=seed)
     images = as_images(images, "images", channels=None)
     labels = as_labels(labels, "labels", n=len(images))
-    _check_augmenter(augmenter)
-    batch_size = as_int(batch_size, "batch_size")
-    seed = as_seed(seed)
     if model is not None:
         _prepare_image(model, images[0], "images")  # the model takes these images
-
-    dataset = build_pipeline(images, labels, augmenter, batch_size, shuffle=True, seed=seed)
-    batch_images, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
-    plain = build_pipeline(images, labels, None, batch_size, shuffle=True, seed=seed)
+    after, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
     before = np.asarray(next(iter(plain))[0])
     n = len(images)
     batches = math.ceil(n / batch_size)
     last = n - (batches - 1) * batch_size
-    tail = "" if last == batch_size else f", the last one {last}"
-    labels_text = f"first batch, {_label_text(batch_labels)}"
-    stages = [
-        _stage(
-            "Original dataset",
-            "Dataset.from_tensor_slices((images, labels))",
-            images,
-            "images and labels in memory; one (image, label) pair per row",
-            images,
-            f"first image, label {int(labels[0])}",
-            images[:1],
-        ),
-        _stage(
-            "Shuffle and batch",
-            f"shuffle({n}, seed={seed}).batch({batch_size})",
-            images,
-            f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group "
-            f"them into batches of {batch_size}: {batches} batches per epoch{tail}",
-            before,
-            labels_text,
-            before[:6],
-        ),
-    ]
+    labels_text = f"first batch, labels {_listing(batch_labels, 8, 'd')}"
+
+    call = "Dataset.from_tensor_slices((images, labels))"
+    what = "images and labels in memory; one (image, label) pair per row"
+    example = f"first image, label {int(labels[0])}"
+    stages = [_stage("Original dataset", call, images, what, images, example, images[:1])]
+    call = f"shuffle({n}, seed={seed}).batch({batch_size})"
+    what = f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group them into "
+    what += f"batches of {batch_size}: {batches} batches per epoch"
+    what += "" if last == batch_size else f", the last one {last}"
+    stages.append(_stage("Shuffle and batch", call, images, what, before, labels_text, before[:6]))
     if augmenter is not None:
-        operation = f"random {_augmenter_text(augmenter)} on each batch, a new draw per image "
-        operation += "and per epoch, on the fly: nothing is stored"
-        example = "3 images of the batch before and after augmentation"
-        pictures = np.concatenate([before[:3], batch_images[:3]]).astype(np.float32)
         call = "map(augment, num_parallel_calls=AUTOTUNE)"
-        stages.append(
-            _stage("Data augmentation", call, before, operation, batch_images, example, pictures)
-        )
-    operation = "keep the next batches ready while the model works on this one; the data pass "
-    operation += "through unchanged"
-    stages.append(
-        _stage(
-            "Prefetch",
-            "prefetch(AUTOTUNE)",
-            batch_images,
-            operation,
-            batch_images,
-            labels_text,
-            batch_images[:6],
-        )
-    )
+        names = [type(layer).__name__ for layer in _flat_layers(augmenter)]
+        words = [c.removeprefix("Random").lower() if c.startswith("Random") else c for c in names]
+        what = f"random {', '.join(words) or '(no layers)'} on each batch, a new draw per image "
+        what += "and per epoch, on the fly: nothing is stored"
+        example = "3 images of the batch before and after augmentation"
+        pictures = np.concatenate([before[:3], after[:3]]).astype(np.float32)
+        stages.append(_stage("Data augmentation", call, before, what, after, example, pictures))
+    call = "prefetch(AUTOTUNE)"
+    what = "keep the next batches ready while the model works on this one; the data pass "
+    what += "through unchanged"
+    stages.append(_stage("Prefetch", call, after, what, after, labels_text, after[:6]))
     if model is not None:
-        output = np.asarray(model(batch_images, training=False))
+        output = np.asarray(model(after, training=False))
         rows = output.reshape(len(output), -1)
-        is_probability = (
-            output.ndim == 2 and rows.min() >= 0 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3)
-        )
-        kind = f"{rows.shape[1]} class probabilities" if is_probability else "outputs"
-        operation = (
-            f"feed the batch into {model.name!r} ({len(model.layers)} layers): {kind} per image"
-        )
-        first = ", ".join(f"{v:.2f}" for v in rows[0][:10])
-        example = f"first row [{first}{', ...' if rows.shape[1] > 10 else ''}]"
-        stages.append(
-            _stage("Model", "model(batch)", batch_images, operation, output, example, None)
-        )
+        sums_to_one = np.allclose(rows.sum(axis=1), 1.0, atol=1e-3)
+        kind = "outputs"
+        if output.ndim == 2 and rows.min() >= 0 and sums_to_one:
+            kind = f"{rows.shape[1]} class probabilities"
+        what = f"feed the batch into {model.name!r} ({len(model.layers)} layers): {kind} per image"
+        example = f"first row {_listing(rows[0], 10, '.2f')}"
+        stages.append(_stage("Model", "model(batch)", after, what, output, example, None))
     return PipelineTrace(stages=stages, batches_per_epoch=batches, dataset=dataset)
 
 
@@ -405,12 +304,9 @@ def _wrap_code(code: str, width: int = 24) -> str:
 def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
     """Draw a :class:`PipelineTrace` as a diagram: one box per stage, arrows between.
 
-    Each box shows the stage's name, its code and the shape and dtype that
-    come out of it, as measured by :func:`trace_pipeline`.
-
-    Draws into ``fig`` (cleared first) or a new Figure and returns it: one
-    Axes with one box (a text artist) per stage and one arrow between each
-    pair of neighbours.
+    Each box (a text artist) shows the stage's name, its code and the shape, dtype and
+    range that come out of it. Draws into ``fig`` (cleared first) or a new Figure and
+    returns it.
 
     Examples
     --------
@@ -428,10 +324,9 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
     ax = fig.add_subplot(xlim=(0, count), ylim=(0, 1))
     ax.axis("off")
     for i, stage in enumerate(trace.stages):
-        low, high = (_display.number(v) for v in stage.value_range)
         text = (
             f"{i + 1}. {stage.name}\n\n{_wrap_code(stage.call)}\n\n"
-            f"{_display.shape_text(stage.output_shape)}\n{stage.dtype}, {low} to {high}"
+            f"{_display.shape_text(stage.output_shape)}\n{stage.dtype}, {_range_text(stage)}"
         )
         box = {"boxstyle": "round,pad=0.5", "facecolor": _BOX_COLOURS[i % len(_BOX_COLOURS)]}
         style = {"ha": "center", "va": "center", "fontsize": 9, "family": "monospace"}
@@ -439,8 +334,6 @@ def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
         if i:
             arrow = {"arrowstyle": "-|>", "mutation_scale": 12, "color": "0.3"}
             ax.add_patch(FancyArrowPatch((i - 0.06, 0.5), (i + 0.06, 0.5), **arrow))
-    ax.set_title(
-        f"Data flow, in the order the code runs: {trace.batches_per_epoch} batches per epoch",
-        fontsize=10,
-    )
+    title = f"Data flow, in the order the code runs: {trace.batches_per_epoch} batches per epoch"
+    ax.set_title(title, fontsize=10)
     return fig
