@@ -1,13 +1,9 @@
-"""Downloads through ``keras.utils.get_file`` (fetch, progress, hash, extraction), plus its gaps.
+"""Downloads through ``keras.utils.get_file``, plus what it lacks.
 
-What ``get_file`` lacks, and this module adds: nothing of the user's is
-overwritten or deleted (every download goes to a private temporary folder
-first; ``get_file`` re-downloads over a file of the target name); a SHA-256
-mismatch keeps nothing; an unreachable network raises
-:class:`NetworkUnavailableError`, which names the offline alternatives (not a
-bare ``Exception``); archive members outside the target, links and device
-files are refused before anything is extracted (:class:`UnsafeArchiveError`;
-``get_file`` skips them with a warning); a marker file makes a finished
+Every download goes to a private temporary folder first, so nothing of the
+user's is overwritten or deleted; a SHA-256 mismatch keeps nothing; offline,
+:class:`NetworkUnavailableError` names the alternatives; unsafe archive members
+are refused before anything is extracted; a marker file makes a finished
 download a no-op when run again.
 """
 
@@ -113,14 +109,6 @@ def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _check_sha256(sha256: str | None) -> str | None:
-    if sha256 is None:
-        return None
-    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
-        raise ValueError(f"sha256 must be 64 hexadecimal digits; got {sha256!r}")
-    return sha256.lower()
-
-
 def _fetch(url: str, folder: Path, sha256: str | None, what: str, **kwargs) -> Path:
     """``keras.utils.get_file`` of ``url`` into the private ``folder``, with the course's errors."""
     try:
@@ -134,10 +122,24 @@ def _fetch(url: str, folder: Path, sha256: str | None, what: str, **kwargs) -> P
             "deleted and nothing was kept."
         ) from None
     except Exception as error:
-        explained = _explain(error, url, what)
-        if explained is error:
-            raise
-        raise explained from error
+        # get_file wraps URL errors in a plain Exception; local problems (a full disk) stay
+        cause = error.__context__ if type(error) is Exception else error
+        if isinstance(cause, urllib.error.HTTPError):
+            message = f"the server answered {cause.code} {cause.reason}."
+            raise DownloadError(f"Could not download {what} from {url}: {message}") from error
+        if isinstance(cause, (urllib.error.ContentTooShortError, *_NETWORK_ERRORS)):
+            raise NetworkUnavailableError(
+                f"The download of {what} from {url} broke off ({cause}); the partial file was "
+                "deleted. Run the same command again to retry. " + OFFLINE_ALTERNATIVE
+            ) from error
+        if isinstance(cause, urllib.error.URLError) and urllib.parse.urlsplit(url).scheme == "file":
+            raise FileNotFoundError(f"Could not read {what} from {url}: {cause.reason}") from error
+        if isinstance(cause, urllib.error.URLError):
+            raise NetworkUnavailableError(
+                f"Could not download {what} from {url}: the network is unreachable "
+                f"({cause.reason}); no network? " + OFFLINE_ALTERNATIVE
+            ) from error
+        raise
 
 
 def _get_file(url: str, folder: Path, name: str, **kwargs) -> Path:
@@ -151,29 +153,6 @@ def _get_file(url: str, folder: Path, name: str, **kwargs) -> Path:
             return Path(keras.utils.get_file(name, url, cache_subdir=str(folder), **kwargs))
     finally:
         socket.setdefaulttimeout(previous)
-
-
-def _explain(error: Exception, url: str, what: str) -> Exception:
-    """The course's error for a failure of ``get_file`` (which wraps URL errors in Exception)."""
-    cause = error.__context__ if type(error) is Exception else error
-    if isinstance(cause, urllib.error.HTTPError):
-        return DownloadError(
-            f"Could not download {what} from {url}: the server answered "
-            f"{cause.code} {cause.reason}."
-        )
-    if isinstance(cause, (urllib.error.ContentTooShortError, *_NETWORK_ERRORS)):
-        return NetworkUnavailableError(
-            f"The download of {what} from {url} broke off ({cause}); the partial file was "
-            "deleted. Run the same command again to retry. " + OFFLINE_ALTERNATIVE
-        )
-    if isinstance(cause, urllib.error.URLError):
-        if urllib.parse.urlsplit(url).scheme == "file":
-            return FileNotFoundError(f"Could not read {what} from {url}: {cause.reason}")
-        return NetworkUnavailableError(
-            f"Could not download {what} from {url}: the network is unreachable "
-            f"({cause.reason}); no network? " + OFFLINE_ALTERNATIVE
-        )
-    return error  # a local problem (e.g. a full disk) is reported as it is
 
 
 # --- Archives ---
@@ -197,9 +176,9 @@ def _unsafe_name(name: str, root: Path) -> str | None:
 def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[str]:
     """The member names of a zip or tar archive for ``root``, if every member is safe.
 
-    Raises :class:`UnsafeArchiveError`, naming them, for members with absolute
-    paths or ``..`` components, that lead outside ``root``, or are links or
-    device files; ``ValueError`` for a file that is no zip or tar archive.
+    Raises :class:`UnsafeArchiveError`, naming them, for members that would land
+    outside ``root`` or are links or device files; ``ValueError`` for a file that
+    is no zip or tar archive.
 
     >>> import pathlib, tempfile, zipfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -301,7 +280,10 @@ def download_and_extract(
     >>> (dest / "notes" / "a.txt").read_bytes()
     b'hello'
     """
-    sha256 = _check_sha256(sha256)
+    if sha256 is not None:
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+            raise ValueError(f"sha256 must be 64 hexadecimal digits; got {sha256!r}")
+        sha256 = sha256.lower()
     dest = Path(dest).expanduser()
     marker = _read_json(dest / _MARKER)
     if marker.get("complete") and marker.get("sha256") == sha256 and marker.get("url") == url:

@@ -1,11 +1,8 @@
-"""Folders of images, one sub-folder per class: check, load, and write them.
+"""Folders of images, one sub-folder per class: check them, load them, write one.
 
-Source data is read-only to the course. :func:`scan_image_folder` opens every
-file with Pillow, read-only, and sorts it into "loadable" or "skipped, because
-...". :func:`load_image_folder` then reads only the loadable files the way
-``keras.utils.image_dataset_from_directory`` does, along the tf.data route
-``from_tensor_slices(paths).map(read + decode + resize)``, straight from the
-source folder, which is never written to, renamed or cleaned up.
+Source folders are read-only to the course: every file is opened read-only and
+either loaded (along Keras' tf.data route) or reported with the reason it was
+skipped; nothing is ever written to, renamed or cleaned up there.
 """
 
 from __future__ import annotations
@@ -29,17 +26,6 @@ from course_utils._validation import as_fraction, as_int, as_size
 #: File name endings that ``keras.utils.image_dataset_from_directory`` reads.
 KERAS_IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
-# Pillow format names that each ending may hold (MPO is a multi-picture JPEG).
-_FORMATS_FOR_EXTENSION = {
-    ".bmp": {"BMP"},
-    ".gif": {"GIF"},
-    ".jpeg": {"JPEG", "MPO"},
-    ".jpg": {"JPEG", "MPO"},
-    ".png": {"PNG"},
-}
-
-LAYOUT = "<root>/<class_name>/<image files>, e.g. <root>/cat/001.jpg and <root>/dog/002.jpg"
-
 _WRITE_MARKER = ".course_utils_image_folder.json"
 
 
@@ -48,7 +34,7 @@ class ImageFolderError(ValueError):
 
 
 def _layout(root: Path) -> str:
-    return LAYOUT.replace("<root>", str(root))
+    return f"{root}/<class_name>/<image files>, e.g. {root}/cat/001.jpg and {root}/dog/002.jpg"
 
 
 @dataclass(frozen=True)
@@ -171,13 +157,14 @@ def _check_file(path: Path) -> str | None:
         return "not an image (Pillow cannot identify its content)"
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
         return f"corrupt or truncated image ({error})"
-    if found not in _FORMATS_FOR_EXTENSION[suffix]:
+    # MPO (a multi-picture JPEG) is what Pillow calls many cameras' JPEGs.
+    if found not in ({"JPEG", "MPO"} if suffix in (".jpg", ".jpeg") else {suffix[1:].upper()}):
         return f"content is {found} but the name ends in {suffix} (mislabelled format)"
     return None
 
 
-def _class_dirs(root: Path) -> list[str]:
-    """Check the layout of ``root`` and return its class sub-folder names."""
+def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]:
+    """Check the layout of ``root`` and pick the class folders (all by default)."""
     if not root.exists():
         raise FileNotFoundError(
             f"No folder at {root}. Expected a folder of images laid out as {_layout(root)}."
@@ -192,20 +179,14 @@ def _class_dirs(root: Path) -> list[str]:
         raise ImageFolderError(
             f"The folder {root} is empty. Expected images laid out as {_layout(root)}."
         )
-    classes = [e for e in entries if (root / e).is_dir() and not e.startswith(".")]
-    if not classes:
+    found = [e for e in entries if (root / e).is_dir() and not e.startswith(".")]
+    if not found:
         files = [e for e in entries if (root / e).is_file()]
         raise ImageFolderError(
             f"The folder {root} has no class sub-folders (it holds {len(files)} files directly). "
             f"Expected images laid out as {_layout(root)}: put the images of each class in a "
             "sub-folder named after the class."
         )
-    return classes
-
-
-def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]:
-    """Check the layout of ``root`` and pick the class folders (all by default)."""
-    found = _class_dirs(root)
     if class_names is None:
         return found
     names = [str(c) for c in class_names]
@@ -218,24 +199,26 @@ def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]
     return names
 
 
-def _loose_files(root: Path) -> list[SkippedFile]:
-    """Files directly in ``root``, which belong to no class (hidden files are ignored)."""
-    return [
+def _candidates(
+    root: Path, class_names: Sequence[str] | None, rng: np.random.Generator | None = None
+) -> tuple[list[str], list[SkippedFile], list[list[Path]]]:
+    """The classes of ``root``, the (non-hidden) files directly in it, and each class's files.
+
+    A class's files are all those under ``root/<class>/`` (sub-folders included,
+    as Keras walks them) in name order, or shuffled by ``rng``.
+    """
+    names = _resolve_classes(root, class_names)
+    loose = [
         SkippedFile(root / entry, "not inside a class folder")
         for entry in sorted(os.listdir(root))
         if (root / entry).is_file() and not entry.startswith(".")
     ]
-
-
-def _list_class_files(root: Path, class_names: Sequence[str]) -> list[list[Path]]:
-    """Every file under ``root/<class>/`` (sub-folders included), per class, in name order."""
-    out = []
-    for name in class_names:
-        files: list[Path] = []
-        for dirpath, _dirnames, filenames in sorted(os.walk(root / name)):
-            files.extend(Path(dirpath) / f for f in sorted(filenames))
-        out.append(files)
-    return out
+    files = []
+    for name in names:
+        walk = sorted(os.walk(root / name))
+        found = [Path(folder) / f for folder, _, filenames in walk for f in sorted(filenames)]
+        files.append(found if rng is None else [found[i] for i in rng.permutation(len(found))])
+    return names, loose, files
 
 
 def _check_candidates(
@@ -296,11 +279,11 @@ def scan_image_folder(
 ) -> FolderReport:
     """Check every file of a class-folder data set without changing anything.
 
-    Each file inside ``path/<class_name>/`` (sub-folders included, as Keras
-    does) is opened read-only with Pillow and fully decoded. Empty, corrupt,
-    truncated and non-image files, files whose content does not match their
-    name (a PNG called ``.jpg``), formats Keras does not read and files
-    directly in ``path`` are listed in :attr:`FolderReport.skipped`.
+    Each file in ``path/<class_name>/`` (sub-folders included, as in Keras) is
+    opened read-only with Pillow and fully decoded. Empty, corrupt, truncated
+    and non-image files, content that does not match the name (a PNG called
+    ``.jpg``), formats Keras does not read and files directly in ``path`` are
+    listed in :attr:`FolderReport.skipped`.
 
     Parameters
     ----------
@@ -330,14 +313,12 @@ def scan_image_folder(
     (20, 0)
     """
     root = Path(path).expanduser()
-    names = _resolve_classes(root, class_names)
-    if max_per_class is not None:
-        max_per_class = as_int(max_per_class, "max_per_class", minimum=1)
     rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
-    skipped = _loose_files(root)
-    candidates = _list_class_files(root, names)
-    if max_per_class is not None:
-        candidates = [[files[i] for i in rng.permutation(len(files))] for files in candidates]
+    if max_per_class is not None:  # then a random sample of each class is checked
+        max_per_class = as_int(max_per_class, "max_per_class", minimum=1)
+    names, skipped, candidates = _candidates(
+        root, class_names, None if max_per_class is None else rng
+    )
     good, bad, not_examined = _check_candidates(
         candidates,
         [max_per_class] * len(names),
@@ -347,14 +328,11 @@ def scan_image_folder(
     )
     skipped.extend(bad)
     files_out = tuple(f for kept in good for f in kept)
-    labels = np.concatenate(
-        [np.full(len(kept), label, dtype=np.int64) for label, kept in enumerate(good)]
-    )
     report = FolderReport(
         root=root,
         class_names=tuple(names),
         files=files_out,
-        labels=labels,
+        labels=np.repeat(np.arange(len(good), dtype=np.int64), [len(kept) for kept in good]),
         skipped=tuple(sorted(skipped, key=lambda s: str(s.path))),
         not_examined=not_examined,
         notes=tuple(
@@ -384,12 +362,10 @@ def _image_dataset(
     crop_to_aspect_ratio: bool = False,
     interpolation: str = "bilinear",
 ) -> Any:
-    """``from_tensor_slices(paths).map(read + decode + resize)``: Keras' steps for a folder.
+    """Keras' steps for a folder: ``from_tensor_slices(paths).map(read + decode + resize)``.
 
-    ``tf.io.read_file``, ``tf.io.decode_image(channels=3,
-    expand_animations=False)`` and ``keras.layers.Resizing`` on each of the
-    (checked) ``files``; yields float32 ``(height, width, 3)`` images in
-    ``[0, 255]`` and int32 labels, reshuffled each epoch when ``shuffle``.
+    Yields float32 ``(height, width, 3)`` images in ``[0, 255]`` and int32
+    labels, reshuffled each epoch when ``shuffle``.
     """
     keras = _keras()
     import tensorflow as tf
@@ -448,33 +424,30 @@ def load_image_folder(
     """Load a class-folder data set as ``keras.utils.image_dataset_from_directory`` does.
 
     The folder is checked first (:func:`scan_image_folder`); only loadable files
-    are read, along the tf.data route, the rest are reported. Nothing in the
-    folder is written, moved, renamed or deleted. Grayscale, RGBA, palette and
-    16-bit images come out as 8-bit-range RGB.
+    are read, the rest are reported. Grayscale, RGBA, palette and 16-bit images
+    come out as 8-bit-range RGB.
 
     Parameters
     ----------
     path, class_names, max_per_class, seed, progress
         As in :func:`scan_image_folder`; ``seed`` also fixes the shuffle and
         the validation split.
-    image_size : int or (int, int)
-        Size every image is resized to, ``(height, width)``.
-    batch_size : int or None
-        Batch size; ``None`` yields single images.
+    image_size, batch_size : int or (int, int), int or None
+        ``(height, width)`` of every image; ``None`` yields single images.
     shuffle : bool
         Shuffle the files each epoch; ``False`` keeps class-then-name order.
     validation_split, subset : float, {"training", "validation", "both"}, optional
         Hold out this random fraction for validation and return that part, the
         rest, or both as a ``(training, validation)`` pair.
     crop_to_aspect_ratio, interpolation : bool, str
-        Crop to the target aspect ratio instead of stretching; resize method.
+        As in ``keras.layers.Resizing``.
 
     Returns
     -------
     dataset : tf.data.Dataset or (tf.data.Dataset, tf.data.Dataset)
         ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
-        ``[0, 255]`` and int32 ``(batch,)``; ``file_paths`` and ``class_names``
-        attributes as in Keras.
+        ``[0, 255]`` and int32 ``(batch,)``, with Keras' ``file_paths`` and
+        ``class_names`` attributes.
     report : FolderReport
         Classes, counts and the skipped files with reasons.
 
@@ -591,9 +564,9 @@ def write_image_folder(
     """Write a small class-folder data set of PNG and JPEG files from the shapes.
 
     Produces ``path/<shape class>/<class>_<i>.<png|jpg>``, the layout of cats vs
-    dogs, so the folder pipeline can be taught and tested offline. ``path`` must
-    not exist or be empty (``FileExistsError`` otherwise); the same call again on
-    a folder it wrote returns at once, and nothing is ever overwritten.
+    dogs, for teaching and testing offline. ``path`` must not exist or be empty
+    (``FileExistsError`` otherwise); the same call again on a folder it wrote
+    returns at once, and nothing is ever overwritten.
 
     Parameters
     ----------
@@ -603,9 +576,8 @@ def write_image_folder(
     formats : sequence of {"png", "jpg"}
         File formats, used in turn.
     include_problem_files : bool
-        Also add :data:`PROBLEM_FILES` to the first class: an empty file, a text
-        file, text named ``.jpg``, a PNG named ``.jpg``, a truncated JPEG (all
-        skipped by the loader) and grayscale, RGBA and 16-bit PNGs (loaded as RGB).
+        Also add :data:`PROBLEM_FILES` to the first class (broken files that the
+        loader skips, and grayscale, RGBA and 16-bit PNGs that load as RGB).
     progress : bool
         Show a progress bar on stderr.
 

@@ -1,14 +1,8 @@
 """Data for the course: built-in shapes, real photos, CIFAR-10, cats vs dogs, any image folder.
 
-:func:`load_dataset` is the one switch of the notebooks: ``"shapes"`` (the
-default; generated offline in a second, with control over the pose),
-``"cifar10"`` (``keras.datasets``), ``"cats_vs_dogs"`` (downloaded with a
-SHA-256 check, extracted safely) or the path of a folder laid out as
-``root/<class_name>/<image files>``; each comes back as :class:`Splits` of
-uint8 images and int64 labels. :func:`sample_image` gives real photos that
-scikit-image ships; :func:`load_image_folder` is the ``tf.data`` route for
-folders, which never writes to the source folder and reports every file it
-skips. Nothing runs on import: no download, no seeding, no TensorFlow.
+:func:`load_dataset` is the one switch of the notebooks; every data set comes
+back as :class:`Splits` of uint8 images and int64 labels. Nothing runs on
+import: no download, no seeding, no TensorFlow.
 """
 
 from __future__ import annotations
@@ -36,10 +30,8 @@ from course_utils._folders import (
     FolderReport,
     ImageFolderError,
     SkippedFile,
+    _candidates,
     _check_candidates,
-    _list_class_files,
-    _loose_files,
-    _resolve_classes,
     decode_files,
     load_image_folder,
     scan_image_folder,
@@ -123,8 +115,6 @@ _SAMPLES: dict[str, tuple[str, str]] = {
 def sample_image_names() -> list[str]:
     """Names accepted by :func:`sample_image` (photos that scikit-image installs), "cat" first.
 
-    Examples
-    --------
     >>> sample_image_names()[:3]
     ['cat', 'astronaut', 'coffee']
     """
@@ -140,11 +130,9 @@ def sample_image(name: str = "cat", size: int | tuple[int, int] | None = None) -
 
     Examples
     --------
-    >>> cat = sample_image("cat")
+    >>> cat = sample_image("cat", size=64)
     >>> cat.shape, cat.dtype.name
-    ((300, 451, 3), 'uint8')
-    >>> sample_image("coins", size=64).shape
-    (64, 64, 3)
+    ((64, 64, 3), 'uint8')
     """
     if not isinstance(name, str) or name not in _SAMPLES:
         raise ValueError(f"name must be one of {sample_image_names()}; got {name!r}")
@@ -273,10 +261,12 @@ def _balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return perm[np.lexsort((rng.random(len(labels)), rank))]
 
 
-def _take(n: int | None, available: int, name: str) -> int:
-    if n is None:
-        return available
-    return min(as_int(n, name, minimum=0), available)
+def _check_counts(
+    n_train: int | None, n_val: int | None, n_test: int | None
+) -> dict[str, int | None]:
+    """``{"train": n_train, ...}``, each None or an int >= 0."""
+    n = {"train": n_train, "val": n_val, "test": n_test}
+    return {k: v if v is None else as_int(v, f"n_{k}", minimum=0) for k, v in n.items()}
 
 
 def _resize_uint8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -321,12 +311,10 @@ def load_cifar10(
 ) -> Splits:
     """CIFAR-10 (60,000 photos of 32x32 in 10 classes) via ``keras.datasets``.
 
-    The first call downloads about 170 MB (Keras caches it in
-    ``~/.keras/datasets``). The validation split is carved from the 50,000
-    training images (``val_fraction``); ``n_train``, ``n_val``, ``n_test``
-    pick class-balanced random subsets, fixed by ``seed`` (``None`` keeps
-    all); ``image_size`` resizes (anti-aliased bilinear). Offline, with
-    nothing cached, raises :class:`NetworkUnavailableError`.
+    The first call downloads about 170 MB (cached in ``~/.keras/datasets``);
+    offline, with nothing cached, raises :class:`NetworkUnavailableError`. The
+    arguments are those of :func:`load_dataset`; the validation split is
+    ``val_fraction`` of the 50,000 training images.
 
     Examples
     --------
@@ -337,26 +325,22 @@ def load_cifar10(
     size = as_size(image_size)
     val_fraction = as_fraction(val_fraction, "val_fraction", inclusive=False, optional=False)
     rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
-    for value, label in ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")):
-        if value is not None:
-            as_int(value, label, minimum=0)  # before a download, not after it
+    n = _check_counts(n_train, n_val, n_test)  # before a download, not after it
     (x_all, y_all), (x_test, y_test) = _cifar10_arrays()
-    y_all = np.asarray(y_all).reshape(-1).astype(np.int64)
-    y_test = np.asarray(y_test).reshape(-1).astype(np.int64)
+    y_all, y_test = (np.asarray(y).reshape(-1).astype(np.int64) for y in (y_all, y_test))
     order = _balanced_order(y_all, rng)
     n_val_all = int(round(len(order) * val_fraction))
-    val_index, train_index = order[:n_val_all], order[n_val_all:]
-    train_index = train_index[: _take(n_train, len(train_index), "n_train")]
-    val_index = val_index[: _take(n_val, len(val_index), "n_val")]
-    test_index = _balanced_order(y_test, rng)
-    test_index = test_index[: _take(n_test, len(test_index), "n_test")]
-    parts = [(x_all, y_all, train_index), (x_all, y_all, val_index), (x_test, y_test, test_index)]
+    parts = [
+        (x_all, y_all, order[n_val_all:][: n["train"]]),
+        (x_all, y_all, order[:n_val_all][: n["val"]]),
+        (x_test, y_test, _balanced_order(y_test, rng)[: n["test"]]),
+    ]
+    arrays = []
+    for x, y, index in parts:
+        index = np.sort(index)
+        arrays += [_resize_uint8(np.asarray(x)[index], size), y[index]]
     return Splits(
-        *(
-            a
-            for x, y, i in parts
-            for a in (_resize_uint8(np.asarray(x)[np.sort(i)], size), y[np.sort(i)])
-        ),
+        *arrays,
         class_names=CIFAR10_CLASSES,
         name="cifar10",
         source="keras.datasets.cifar10 (cached in ~/.keras/datasets)",
@@ -388,13 +372,10 @@ def download_cats_vs_dogs(
     """Download and extract the cats vs dogs photos; return ``dest/PetImages``.
 
     :func:`~course_utils._download.download_and_extract` with the archive's
-    SHA-256: a mismatch keeps nothing, members outside ``dest`` are refused, a
-    second call returns at once; offline, :class:`NetworkUnavailableError` names
-    the alternatives. Corrupt JPEGs are not deleted: :func:`scan_image_folder`
-    lists them, :func:`load_image_folder` skips them. ``dest`` defaults to
+    SHA-256, whose other arguments these are. ``dest`` defaults to
     ``default_data_dir() / "cats_vs_dogs"``; ``url`` may be a mirror or a
-    ``file://`` copy; the other arguments are those of ``download_and_extract``.
-    Returns ``dest`` itself when the archive has no ``PetImages`` folder.
+    ``file://`` copy. Corrupt JPEGs are kept: :func:`scan_image_folder` lists
+    them. Returns ``dest`` itself when the archive has no ``PetImages`` folder.
 
     Examples
     --------
@@ -475,35 +456,20 @@ def _load_folder(
 ) -> Splits:
     """Split a class-folder data set into train/val/test arrays, checking only what it uses."""
     rng = np.random.default_rng(seed)
-
-    def shuffled(folder: Path, classes: list[str]) -> list[list[Path]]:
-        return [[f[i] for i in rng.permutation(len(f))] for f in _list_class_files(folder, classes)]
-
-    layout = _split_layout(root)
-    if layout is None:
-        if val_fraction + test_fraction >= 1.0:
-            raise ValueError(
-                "val_fraction + test_fraction must be below 1, got "
-                f"{val_fraction} + {test_fraction}"
-            )
-        class_names = _resolve_classes(root, None)
-        skipped = _loose_files(root)
-        rest = shuffled(root, class_names)
-        pools: dict[str, list[list[Path]]] = {}
-        pools["val"], rest = _carve(rest, val_fraction)
-        pools["test"], pools["train"] = _carve(rest, test_fraction / (1.0 - val_fraction))
-    else:
-        class_names = _resolve_classes(layout["train"], None)
-        skipped = _loose_files(layout["train"])
-        pools = {"train": shuffled(layout["train"], class_names)}
-        for split in ("val", "test"):
-            if split in layout:
-                _resolve_classes(layout[split], class_names)
-                skipped.extend(_loose_files(layout[split]))
-                pools[split] = shuffled(layout[split], class_names)
-        for split, fraction in (("val", val_fraction), ("test", test_fraction)):
-            if split not in pools:  # carve it out of the training folder
-                pools[split], pools["train"] = _carve(pools["train"], fraction)
+    layout = _split_layout(root) or {"train": root}
+    if len(layout) == 1 and val_fraction + test_fraction >= 1.0:
+        raise ValueError(
+            f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}"
+        )
+    class_names, skipped, pools = None, [], {}
+    for split, folder in layout.items():  # train first: its classes are those of the others
+        class_names, loose, pools[split] = _candidates(folder, class_names, rng)
+        skipped.extend(loose)
+    left = 1.0  # the share of the training pool's files not carved out yet
+    for split, fraction in (("val", val_fraction), ("test", test_fraction)):
+        if split not in pools:  # carve it out of the training folder
+            pools[split], pools["train"] = _carve(pools["train"], fraction / left)
+            left -= fraction
     chosen: dict[str, tuple[list[Path], np.ndarray]] = {}
     not_examined = 0
     for split in ("train", "val", "test"):
@@ -637,10 +603,7 @@ def load_dataset(
     """
     size = as_size(image_size)
     seed = as_int(seed, "seed", minimum=0)
-    n = {"train": n_train, "val": n_val, "test": n_test}
-    for split, value in n.items():
-        if value is not None:
-            as_int(value, f"n_{split}", minimum=0)
+    n = _check_counts(n_train, n_val, n_test)
     val_fraction = as_fraction(val_fraction, "val_fraction", inclusive=False, optional=False)
     test_fraction = as_fraction(test_fraction, "test_fraction", inclusive=False, optional=False)
     key = name.lower().strip().replace("-", "").replace("_", "") if isinstance(name, str) else ""
@@ -659,10 +622,7 @@ def load_dataset(
         dest = dest / "cats_vs_dogs"
         # Photos already there (from the script, a mirror or a copy) are used as they are,
         # unless a download of ours was interrupted half-way through extracting them.
-        prepared = (dest / "PetImages").is_dir() and _read_json(dest / _MARKER).get(
-            "complete", True
-        )
-        if prepared:
+        if (dest / "PetImages").is_dir() and _read_json(dest / _MARKER).get("complete", True):
             root = dest / "PetImages"
         elif download:
             root = download_cats_vs_dogs(dest, progress=progress)
