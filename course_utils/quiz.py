@@ -1,9 +1,8 @@
-"""Quizzes: explained multiple-choice questions, one bank per lesson.
+"""Quizzes: explained multiple-choice questions, one TOML bank per lesson.
 
-The questions live in human-editable TOML files, ``course_utils/quizzes/NN_name.toml``,
-one per lesson. Each file names the lesson's learning objectives and holds the
-questions; every question has a prompt, two or more choices, one or more correct
-choices and an explanation for *every* choice (why it is right or why it is not)::
+Each bank, ``course_utils/quizzes/NN_name.toml``, names the lesson's learning objectives;
+every question has a prompt, two or more choices, one or more correct ones and an
+explanation for *every* choice::
 
     lesson = "02_data_augmentation"
     title = "Data augmentation"
@@ -25,12 +24,10 @@ choices and an explanation for *every* choice (why it is right or why it is not)
     text = "To make the data set smaller"
     why = "Augmentation never removes images ..."
 
-Choices are keyed ``"a"``, ``"b"``, ... in the order written; :meth:`Quiz.shuffled`
-(and the widget) shows them in a seeded order per learner (:func:`learner_seed`),
-keyed again as shown. A prompt may hold a fenced code block (a code-reading question).
-``print(quiz)`` shows the questions with the answers hidden, :func:`check_answers`
-scores answers given in code, and :func:`course_utils.widgets.quiz_widget` (also
-importable from here) asks one question at a time.
+Choices are keyed ``"a"``, ``"b"``, ... in the order written (:meth:`Quiz.shuffled`
+re-keys them in a learner's order); a prompt may hold a fenced code block. This module
+owns the bank model, loading, validation and scoring; the quiz widget lives in
+:mod:`course_utils.widgets` (``quiz_widget`` is importable from here too).
 """
 
 from __future__ import annotations
@@ -44,7 +41,7 @@ import sys
 import textwrap
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -78,13 +75,18 @@ _WIDTH = 88
 _MARKS = {True: "correct", False: "wrong"}
 
 
+def _find(items: Iterable[Any], attr: str, value: str, missing: str) -> Any:
+    """The first of ``items`` whose ``attr`` equals ``value``; KeyError(``missing``) if none."""
+    for item in items:
+        if getattr(item, attr) == value:
+            return item
+    raise KeyError(missing)
+
+
 @dataclass(frozen=True)
 class Choice:
-    """One answer a learner can pick.
-
-    ``key`` is ``"a"``, ``"b"``, ... in the order the bank lists the choices;
-    ``text`` is what the learner reads, ``correct`` whether picking it is right,
-    ``why`` the explanation shown after answering (why it is right, or why not).
+    """One answer a learner can pick: its ``key`` (``"a"``, ``"b"``, ... in bank order),
+    ``text``, whether it is ``correct`` and ``why`` (the explanation shown after answering).
 
     Examples
     --------
@@ -102,10 +104,8 @@ class Choice:
 class Question:
     """One multiple-choice question.
 
-    ``id`` is unique across all banks (lowercase letters, digits, ``-``, ``_``);
-    ``prompt`` asks the question, ``choices`` (two or more :class:`Choice`) answer
-    it; ``objective`` is the key of the lesson objective it asks about and
-    ``lesson`` the bank's lesson, e.g. ``"02_data_augmentation"``.
+    ``id`` is unique across all banks; ``choices`` are two or more :class:`Choice`;
+    ``objective`` is the key of the objective it asks about, ``lesson`` the bank's lesson.
 
     Examples
     --------
@@ -132,10 +132,7 @@ class Question:
 
     def choice(self, key: str) -> Choice:
         """Return the choice with ``key`` (``"a"``, ``"b"``, ...)."""
-        for choice in self.choices:
-            if choice.key == key:
-                return choice
-        raise KeyError(f"question {self.id!r} has no choice {key!r}")
+        return _find(self.choices, "key", key, f"question {self.id!r} has no choice {key!r}")
 
     def to_text(self, number: int | None = None) -> str:
         """The question and its choices as plain text, answers hidden."""
@@ -148,15 +145,8 @@ class Question:
             else:
                 lead = head if i == 0 else "   "
                 lines.append(textwrap.fill(f"{lead}{part}", _WIDTH, subsequent_indent="   "))
-        lines += [
-            textwrap.fill(
-                f"{choice.key}) {choice.text}",
-                _WIDTH,
-                initial_indent="   ",
-                subsequent_indent="      ",
-            )
-            for choice in self.choices
-        ]
+        wrapper = textwrap.TextWrapper(_WIDTH, initial_indent="   ", subsequent_indent="      ")
+        lines += [wrapper.fill(f"{choice.key}) {choice.text}") for choice in self.choices]
         return "\n".join(lines)
 
 
@@ -164,27 +154,26 @@ _FENCE = re.compile(r"```[a-zA-Z]*\n(.*?)\n?```", re.DOTALL)
 
 
 def _prompt_parts(prompt: str) -> list[tuple[bool, str]]:
-    """Split a prompt into (is_code, text) parts at its fenced code blocks."""
-    parts: list[tuple[bool, str]] = []
-    position = 0
-    for match in _FENCE.finditer(prompt):
-        text = prompt[position : match.start()].strip()
-        if text:
-            parts.append((False, " ".join(text.split())))
-        parts.append((True, match.group(1).rstrip()))
-        position = match.end()
-    rest = prompt[position:].strip()
-    if rest:
-        parts.append((False, " ".join(rest.split())))
+    """Split a prompt into (is_code, text) parts: code verbatim, prose on one line."""
+    parts = []
+    for i, piece in enumerate(_FENCE.split(prompt)):  # prose, code, prose, code, ...
+        if i % 2:
+            parts.append((True, piece.rstrip()))
+        elif piece.strip():
+            parts.append((False, " ".join(piece.split())))
     return parts
 
 
-def _prompt_html(prompt: str) -> str:
-    """A prompt as HTML: prose escaped, fenced code blocks as ``<pre><code>``."""
-    return "".join(
-        f"<pre><code>{html.escape(part)}</code></pre>" if is_code else html.escape(part) + " "
-        for is_code, part in _prompt_parts(prompt)
-    ).strip()
+def _prompt_html(question: Question) -> str:
+    """A question's prompt as HTML (code blocks as ``<pre><code>``), with its pick-all hint."""
+    hint = " <em>(pick all that apply)</em>" if question.multiple else ""
+    return (
+        "".join(
+            f"<pre><code>{html.escape(part)}</code></pre>" if is_code else html.escape(part) + " "
+            for is_code, part in _prompt_parts(question.prompt)
+        ).strip()
+        + hint
+    )
 
 
 def _answers_html(question: Question, chosen: Iterable[str] = ()) -> str:
@@ -212,9 +201,8 @@ def is_code_reading(question: Question) -> bool:
 class Feedback:
     """What :func:`check_answers` says about one answered question.
 
-    ``chosen`` (the keys picked, sorted) for ``question_id``; ``correct_keys``;
-    ``is_correct`` when exactly the right choices were picked; ``explanations``,
-    one line per choice picked or right, ``"a) right: text. why"``.
+    ``chosen`` are the keys picked (sorted), ``is_correct`` whether exactly the right
+    ones; ``explanations`` has one line per choice picked or right: ``"a) right: text. why"``.
 
     Examples
     --------
@@ -233,8 +221,7 @@ class Feedback:
         """``"Correct"`` or a short note on what was missed."""
         if self.is_correct:
             return "Correct"
-        right = ", ".join(self.correct_keys)
-        return f"Not quite: the answer is {right}"
+        return f"Not quite: the answer is {', '.join(self.correct_keys)}"
 
     def __str__(self) -> str:
         return "\n".join([f"{self.question_id}: {self.verdict}", *self.explanations])
@@ -244,9 +231,8 @@ class Feedback:
 class QuizResult:
     """Score and feedback returned by :func:`check_answers`.
 
-    ``score`` questions answered correctly of ``total`` in the quiz; one
-    :class:`Feedback` per answered question in ``feedback`` (quiz order); the ids
-    without an answer in ``unanswered``.
+    ``score`` questions right of ``total``; one :class:`Feedback` per answered question
+    (quiz order); ``unanswered`` ids.
 
     Examples
     --------
@@ -266,10 +252,8 @@ class QuizResult:
         return self.score / self.total if self.total else 0.0
 
     def __getitem__(self, question_id: str) -> Feedback:
-        for item in self.feedback:
-            if item.question_id == question_id:
-                return item
-        raise KeyError(f"no answer was given for {question_id!r}")
+        missing = f"no answer was given for {question_id!r}"
+        return _find(self.feedback, "question_id", question_id, missing)
 
     def __str__(self) -> str:
         lines = [f"Score: {self.score} / {self.total}"]
@@ -297,11 +281,10 @@ class QuizResult:
 
 @dataclass(frozen=True)
 class Quiz:
-    """A lesson's question bank (or the whole course's).
+    """A lesson's question bank (or the whole course's, ``lesson="course"``).
 
-    ``lesson`` is ``"02_data_augmentation"`` (``"course"`` for all banks together),
-    ``title`` is shown above the questions, ``objectives`` maps each learning
-    objective's key to its text, ``questions`` are in bank order.
+    ``objectives`` maps each learning objective's key to its text; ``questions`` are in
+    bank order.
 
     Examples
     --------
@@ -319,20 +302,19 @@ class Quiz:
         return len(self.questions)
 
     def __getitem__(self, question_id: str) -> Question:
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        raise KeyError(f"quiz {self.lesson!r} has no question {question_id!r}")
+        missing = f"quiz {self.lesson!r} has no question {question_id!r}"
+        return _find(self.questions, "id", question_id, missing)
 
     @property
     def ids(self) -> tuple[str, ...]:
         """Question ids in order."""
         return tuple(question.id for question in self.questions)
 
-    def sample(self, n: int, seed: int = 0) -> Quiz:
-        """Return a quiz of ``n`` questions drawn without replacement, in bank order.
+    def _with(self, questions: Iterable[Question]) -> Quiz:
+        return Quiz(self.lesson, self.title, dict(self.objectives), tuple(questions))
 
-        ``1 <= n <= len(self)``; the same ``seed`` draws the same questions.
+    def sample(self, n: int, seed: int = 0) -> Quiz:
+        """Return ``n`` questions (``1 <= n <= len(self)``) drawn by ``seed``, in bank order.
 
         Examples
         --------
@@ -342,22 +324,17 @@ class Quiz:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self):
             raise ValueError(f"n must be an int between 1 and {len(self)}; got {n!r}")
         picked = set(random.Random(seed).sample(range(len(self)), n))
-        kept = tuple(q for i, q in enumerate(self.questions) if i in picked)
-        return Quiz(self.lesson, self.title, dict(self.objectives), kept)
+        return self._with(q for i, q in enumerate(self.questions) if i in picked)
 
     def shuffled(self, seed: int) -> Quiz:
-        """Return the quiz with each question's choices in a seeded random order.
+        """Return the quiz with each question's choices in a seeded order, keyed again as shown.
 
-        The choices are keyed ``"a"``, ``"b"``, ... again in the new order, so
-        :func:`check_answers` on the returned quiz takes the keys a learner sees.
-        Same ``seed``, same order; each question is shuffled on its own.
+        So :func:`check_answers` on the returned quiz takes the keys a learner sees; the
+        same ``seed`` gives the same order.
 
         Examples
         --------
-        >>> quiz = load_quiz("01")
-        >>> mixed = quiz.shuffled(seed=3)
-        >>> sorted(c.text for c in mixed.questions[0].choices) == sorted(
-        ...     c.text for c in quiz.questions[0].choices)
+        >>> load_quiz("01").shuffled(seed=3) == load_quiz("01").shuffled(seed=3)
         True
         """
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -366,29 +343,24 @@ class Quiz:
         for question in self.questions:
             order = list(question.choices)
             random.Random(f"{seed}:{question.id}").shuffle(order)
-            choices = tuple(Choice(_KEYS[i], c.text, c.correct, c.why) for i, c in enumerate(order))
-            questions.append(
-                Question(question.id, question.prompt, choices, question.objective, question.lesson)
-            )
-        return Quiz(self.lesson, self.title, dict(self.objectives), tuple(questions))
+            choices = tuple(replace(c, key=_KEYS[i]) for i, c in enumerate(order))
+            questions.append(replace(question, choices=choices))
+        return self._with(questions)
 
     def __str__(self) -> str:
         head = f"Quiz: {self.title} ({len(self)} questions)"
         body = [question.to_text(i) for i, question in enumerate(self.questions, 1)]
-        foot = "Answer in code with check_answers(quiz, {question_id: 'a'}); ids: " + ", ".join(
-            self.ids
-        )
-        return "\n\n".join([head, *body, foot])
+        foot = "Answer in code with check_answers(quiz, {question_id: 'a'}); ids: "
+        return "\n\n".join([head, *body, foot + ", ".join(self.ids)])
 
     def _repr_html_(self) -> str:
         items = []
         for question in self.questions:
-            hint = " <em>(pick all that apply)</em>" if question.multiple else ""
             choices = "".join(
                 f"<li>{html.escape(c.key)}) {html.escape(c.text)}</li>" for c in question.choices
             )
             items.append(
-                f"<li><p>{_prompt_html(question.prompt)}{hint} "
+                f"<li><p>{_prompt_html(question)} "
                 f"<code>{html.escape(question.id)}</code></p>"
                 f"<ul style='list-style: none'>{choices}</ul>"
                 f"<details><summary>Show the answer</summary>{_answers_html(question)}"
@@ -404,15 +376,11 @@ class Quiz:
 
 
 def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
-    """List what is wrong with a parsed question bank (empty list: it is valid).
+    """List what is wrong with a bank as read by :mod:`tomllib` (empty list: it is valid).
 
-    Checks that the bank has a lesson, a title and objectives; that every question
-    has a unique, well-formed id, a known objective, a prompt, at least two choices
-    with distinct texts, at least one correct choice and an explanation for every
-    choice; and that every objective is asked by at least one question.
-
-    ``data`` is the bank as read by :mod:`tomllib`; ``source`` (e.g. the file
-    name) starts every message, one per problem.
+    Every question needs a unique well-formed id, a known objective, a prompt, two or
+    more choices with distinct texts, a correct choice and an explanation per choice;
+    every objective must be asked. ``source`` (e.g. the file name) starts each message.
 
     Examples
     --------
@@ -458,14 +426,15 @@ def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
             continue
         if len(choices) > len(_KEYS):
             problems.append(f"{where}: at most {len(_KEYS)} choices")
-        texts = [str(c.get("text", "")).strip() for c in choices if isinstance(c, Mapping)]
+        tables = [c for c in choices if isinstance(c, Mapping)]
+        texts = [str(c.get("text", "")).strip() for c in tables]
         if len(texts) != len(choices) or not all(texts):
             problems.append(f"{where}: every choice needs a text")
         elif len(set(texts)) != len(texts):
             problems.append(f"{where}: two choices have the same text")
-        if any(not str(c.get("why", "")).strip() for c in choices if isinstance(c, Mapping)):
+        if any(not str(c.get("why", "")).strip() for c in tables):
             problems.append(f"{where}: every choice needs an explanation ('why')")
-        flags = [c.get("correct", False) for c in choices if isinstance(c, Mapping)]
+        flags = [c.get("correct", False) for c in tables]
         if any(not isinstance(flag, bool) for flag in flags):
             problems.append(f"{where}: 'correct' must be true or false")
         elif not any(flags):
@@ -496,7 +465,15 @@ def available_quizzes() -> list[str]:
     return list(_bank_files())
 
 
-def _build(data: Mapping[str, Any]) -> Quiz:
+def _parse(path: Any) -> Quiz:
+    """Read, validate and build the bank at ``path`` (a Path or a package resource)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path.name} is not valid TOML: {error}") from error
+    problems = validate_bank(data, path.name)
+    if problems:
+        raise ValueError("invalid question bank:\n" + "\n".join(problems))
     lesson = data["lesson"]
     questions = tuple(
         Question(
@@ -514,17 +491,6 @@ def _build(data: Mapping[str, Any]) -> Quiz:
     return Quiz(lesson, data["title"], dict(data["objectives"]), questions)
 
 
-def _parse(text: str, source: str) -> Quiz:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{source} is not valid TOML: {error}") from error
-    problems = validate_bank(data, source)
-    if problems:
-        raise ValueError("invalid question bank:\n" + "\n".join(problems))
-    return _build(data)
-
-
 def _resolve(lesson: str | int, names: list[str]) -> str:
     text = str(lesson).strip().lower().removesuffix(".ipynb").removesuffix(".toml")
     if text.isdigit():
@@ -538,16 +504,15 @@ def _resolve(lesson: str | int, names: list[str]) -> str:
 def load_quiz(lesson: str | int | Path) -> Quiz:
     """Load a lesson's question bank.
 
-    ``lesson`` is a number (``2``, ``"02"``), a bank name (``"02_data_augmentation"``,
-    ``"data_augmentation"``), a notebook name (``"02_data_augmentation.ipynb"``),
+    ``lesson`` is a number (``2``, ``"02"``), a bank or notebook name
+    (``"02_data_augmentation"``, ``"data_augmentation"``, ``"02_data_augmentation.ipynb"``),
     ``"course"`` for every bank in one quiz, or the path of your own ``.toml`` bank
-    (anything else: TypeError). A name of no bank, or a bank that is not valid, is
-    a ValueError whose message lists every problem.
+    (anything else: TypeError). A name of no bank, or an invalid bank, is a ValueError
+    whose message lists every problem.
 
     Examples
     --------
-    >>> quiz = load_quiz("02")
-    >>> quiz.lesson
+    >>> load_quiz("02").lesson
     '02_data_augmentation'
     """
     if isinstance(lesson, bool) or not isinstance(lesson, (str, int, Path)):
@@ -556,31 +521,29 @@ def load_quiz(lesson: str | int | Path) -> Quiz:
         path = Path(lesson)
         if not path.is_file():
             raise ValueError(f"lesson: no question bank at {path}")
-        return _parse(path.read_text(encoding="utf-8"), path.name)
+        return _parse(path)
     files = _bank_files()
     if str(lesson).strip().lower() in _COURSE_NAMES:
-        quizzes = [_parse(files[name].read_text(encoding="utf-8"), name) for name in files]
+        quizzes = [_parse(entry) for entry in files.values()]
         objectives = {
             f"{quiz.lesson[:2]}.{key}": text
             for quiz in quizzes
             for key, text in quiz.objectives.items()
         }
         questions = tuple(
-            Question(q.id, q.prompt, q.choices, f"{quiz.lesson[:2]}.{q.objective}", quiz.lesson)
+            replace(q, objective=f"{quiz.lesson[:2]}.{q.objective}")
             for quiz in quizzes
             for q in quiz.questions
         )
         return Quiz("course", "The whole course", objectives, questions)
-    name = _resolve(lesson, list(files))
-    return _parse(files[name].read_text(encoding="utf-8"), f"{name}.toml")
+    return _parse(files[_resolve(lesson, list(files))])
 
 
 def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
-    """A review of the whole course: ``per_lesson`` questions drawn from each lesson's bank.
+    """A "Course review" quiz: ``per_lesson`` questions drawn by ``seed`` from each bank.
 
-    ``per_lesson`` is between 1 and the size of the smallest bank; the same
-    ``seed`` draws the same questions. The quiz is titled "Course review", lesson
-    ``"course"``, its questions in course order.
+    ``per_lesson`` is between 1 and the size of the smallest bank; the questions come in
+    course order.
 
     Examples
     --------
@@ -588,21 +551,19 @@ def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
     True
     """
     course = load_quiz("course")
-    lessons = list(dict.fromkeys(q.lesson for q in course.questions))
-    smallest = min(sum(q.lesson == lesson for q in course.questions) for lesson in lessons)
+    banks: dict[str, list[Question]] = {}
+    for question in course.questions:
+        banks.setdefault(question.lesson, []).append(question)
+    smallest = min(len(bank) for bank in banks.values())
     if isinstance(per_lesson, bool) or not isinstance(per_lesson, int):
         raise TypeError(f"per_lesson must be an int; got {type(per_lesson).__name__}")
     if not 1 <= per_lesson <= smallest:
         raise ValueError(f"per_lesson must be between 1 and {smallest}; got {per_lesson}")
     questions: list[Question] = []
-    for number, lesson in enumerate(lessons):
-        bank = Quiz(
-            lesson,
-            lesson,
-            course.objectives,
-            tuple(q for q in course.questions if q.lesson == lesson),
+    for number, (lesson, bank) in enumerate(banks.items()):
+        questions += (
+            Quiz(lesson, lesson, {}, tuple(bank)).sample(per_lesson, seed + number).questions
         )
-        questions += bank.sample(per_lesson, seed=seed + number).questions
     return Quiz("course", "Course review", dict(course.objectives), tuple(questions))
 
 
@@ -658,24 +619,21 @@ def _feedback(question: Question, chosen: tuple[str, ...]) -> Feedback:
 def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizResult:
     """Score answers and explain each one.
 
-    Answers that are not a mapping, or an answer neither a key nor a list, are a
-    TypeError; an id not in the quiz, a choice that does not exist or several
-    choices for a one-answer question a ValueError.
-
     Parameters
     ----------
     quiz : Quiz, QuizWidget, str or int
-        A quiz, the quiz a ``quiz_widget`` showed (its keys are the ones the
-        learner saw), or a lesson name/number passed to :func:`load_quiz`.
+        A quiz, the quiz a ``quiz_widget`` showed (with the keys the learner saw), or a
+        lesson name/number for :func:`load_quiz`.
     answers : mapping of str to str or list of str
-        Question id -> the chosen key (``"b"``), the choice's exact text, or a
-        list of keys for pick-all-that-apply questions.
+        Question id -> the chosen key (``"b"``), the choice's exact text, or a list of
+        keys for pick-all-that-apply questions.
 
     Returns
     -------
     QuizResult
-        ``score`` (questions fully right), ``total`` (questions in the quiz),
-        one :class:`Feedback` per answered question and the unanswered ids.
+        The score (questions fully right) and one :class:`Feedback` per answer. Answers
+        not a mapping, or an answer neither a key nor a list: TypeError; an unknown id or
+        choice, or several choices for a one-answer question: ValueError.
 
     Examples
     --------
@@ -700,11 +658,10 @@ def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizRes
 
 
 def learner_seed() -> int:
-    """The seed that orders a learner's quiz choices.
+    """The seed that orders a learner's quiz choices (one learner, one order).
 
-    ``COURSE_QUIZ_SEED`` (an integer) when it is set, else a number derived from
-    the user name, so that one learner always sees the same order and two learners
-    usually see different ones.
+    ``COURSE_QUIZ_SEED`` (an integer) when it is set, else a number derived from the
+    user name, so that two learners usually see different orders.
 
     Examples
     --------

@@ -1,17 +1,12 @@
-"""Interactive explorers and the quiz widget, with a static view where widgets cannot run.
+"""Interactive explorers and the quiz widget, each with a static view where widgets cannot run.
 
-:func:`augmentation_explorer` (sliders in the Keras layers' units, a flip toggle,
-"New random draw"), :func:`feature_map_explorer` (a layer and a channel of a CNN),
-:func:`trace_explorer` (an epoch slider over a training run) and :func:`quiz_widget`
-(one question at a time, feedback, a score) each return an object holding ipywidgets
-(``box``). Where no widget manager runs (an HTML export, slides, GitHub) it falls
-back to a static figure with alt text (the quiz: its text). Outside a Jupyter
-kernel, with ``static=True`` or with ``COURSE_STATIC_WIDGETS=1`` (the slide and site
-builders set it) the functions return that figure (the shuffled Quiz) directly.
-
-This module is UI only: the numbers come from :mod:`course_utils.augment`,
-:mod:`course_utils.models` (which layers have feature maps), :mod:`course_utils.trace`
-(the replay) and :mod:`course_utils.quiz` (questions and scoring).
+Each function returns an object holding its ipywidgets in ``box``; displayed where no widget
+manager runs (an HTML export, slides, GitHub) it shows a static figure with alt text (the
+quiz: its text). Outside a Jupyter kernel, with ``static=True`` or with
+``COURSE_STATIC_WIDGETS=1`` (set by the slide and site builders) the functions return that
+figure (the shuffled Quiz) directly. UI only: the numbers come from
+:mod:`course_utils.augment`, :mod:`course_utils.models`, :mod:`course_utils.trace` and
+:mod:`course_utils.quiz`.
 """
 
 from __future__ import annotations
@@ -23,11 +18,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import ipywidgets as ipw
 import numpy as np
+import tensorflow as tf
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from course_utils import _display
-from course_utils._validation import as_images, as_int, describe
+from course_utils._validation import as_images, as_int, check_finite, describe
 from course_utils.augment import (
     _BOUNDS,
     AugmentationSettings,
@@ -38,6 +36,7 @@ from course_utils.augment import (
 )
 from course_utils.environment import in_jupyter_kernel
 from course_utils.models import feature_map_layers
+from course_utils.plots import feature_maps, plot_feature_maps
 from course_utils.quiz import (
     Feedback,
     Question,
@@ -76,9 +75,8 @@ _MIN_DISPLAY = 192  # pixels: small images are enlarged (nearest neighbour) to t
 def widgets_available() -> bool:
     """Whether interactive widgets can be shown here (the one front-end check of the course).
 
-    False outside a Jupyter kernel (plain Python, IPython in a terminal) and when
-    the environment variable ``COURSE_STATIC_WIDGETS`` is ``1``/``true``/``yes``;
-    True in a Jupyter kernel and in Colab.
+    True in a Jupyter kernel (Colab included), unless ``COURSE_STATIC_WIDGETS`` is
+    ``1``/``true``/``yes``.
 
     Examples
     --------
@@ -98,9 +96,14 @@ def _use_static(static: bool | None) -> bool:
     return static
 
 
+def _uint8(image: np.ndarray) -> np.ndarray:
+    """An image on the 0-255 scale, rounded and clipped to uint8."""
+    return np.clip(np.round(np.asarray(image, dtype=np.float32)), 0, 255).astype(np.uint8)
+
+
 def _png(image: np.ndarray) -> bytes:
     """PNG bytes of an image on the 0-255 scale, enlarged (nearest neighbour) if small."""
-    array = np.clip(np.round(np.asarray(image, dtype=np.float32)), 0, 255).astype(np.uint8)
+    array = _uint8(image)
     factor = max(1, math.ceil(_MIN_DISPLAY / max(1, min(array.shape[:2]))))
     return _display.png_bytes(np.repeat(np.repeat(array, factor, axis=0), factor, axis=1))
 
@@ -108,18 +111,13 @@ def _png(image: np.ndarray) -> bytes:
 def _alt(fig: Figure) -> str:
     """The figure's description: its suptitle, or the titles of its axes."""
     title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    if title:
-        return title
-    return "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
+    return title or "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
 
 
 class _Explorer:
-    """Widgets in :attr:`box`, plus a static view for front ends without widgets."""
+    """Widgets in :attr:`box`; ``static_figure()`` is the view for front ends without widgets."""
 
     box: Any
-
-    def static_figure(self) -> Figure:  # pragma: no cover - every explorer overrides it
-        raise NotImplementedError
 
     def _static_bundle(self) -> dict:
         fig = self.static_figure()
@@ -132,28 +130,20 @@ class _Explorer:
         }
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        bundle = self.box._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
-            bundle = bundle[0]
-        return {**bundle, **self._static_bundle()}
+        return {**self.box._repr_mimebundle_(**kwargs), **self._static_bundle()}
 
 
 def _slider(kind: str, description: str, tooltip: str, width: str = "360px", **options: Any) -> Any:
-    """An ipywidgets slider (``"IntSlider"``, ``"FloatSlider"``) that updates live."""
-    import ipywidgets as w
-
-    layout = w.Layout(width=width)
-    return getattr(w, kind)(
-        description=description, tooltip=tooltip, continuous_update=True, layout=layout, **options
+    """An ipywidgets ``kind`` slider (they update while dragged) of the given width."""
+    return getattr(ipw, kind)(
+        description=description, tooltip=tooltip, layout={"width": width}, **options
     )
 
 
 def _pictures(*panels: tuple[str, Any]) -> Any:
     """Image widgets side by side, each under its bold caption."""
-    import ipywidgets as w
-
     caption = "<p style='margin: 0; font-size: 1.05em'><strong>{}</strong></p>"
-    return w.HBox([w.VBox([w.HTML(caption.format(text)), image]) for text, image in panels])
+    return ipw.HBox([ipw.VBox([ipw.HTML(caption.format(text)), image]) for text, image in panels])
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -166,11 +156,10 @@ def plot_augmentation(
 ) -> Figure:
     """Draw the original image beside one result per set of transform values.
 
-    ``image`` as for :func:`course_utils.augment.augment_image`; ``settings``
-    default to four draws of :func:`course_utils.augment.random_settings` (seeds
-    0 to 3). Draws into ``fig`` (cleared first) or a new Figure and returns it:
-    one axes titled "original", then one per setting titled with its values;
-    the suptitle describes the figure (it doubles as alt text).
+    ``image`` as for :func:`course_utils.augment.augment_image`; ``settings`` default
+    to four :func:`course_utils.augment.random_settings` (seeds 0 to 3). Draws into
+    ``fig`` (cleared first) or a new Figure and returns it: "original", then one axes
+    titled with each setting's values, under a suptitle that doubles as alt text.
 
     Examples
     --------
@@ -198,8 +187,7 @@ def plot_augmentation(
         len(panels), ncols=len(panels), fig=fig, cell=cell, extra_height=1.6
     )
     for ax, (title, picture) in zip(axes, panels, strict=True):
-        shown = np.clip(np.round(picture), 0, 255).astype(np.uint8)
-        _display.show_image(ax, shown, title, fontsize=11)
+        _display.show_image(ax, _uint8(picture), title, fontsize=11)
     fig.suptitle(
         f"The original image and {len(settings)} augmented version(s) with fixed transform values"
     )
@@ -221,25 +209,28 @@ _LABELS = {  # slider: (label, tooltip), in the Keras layers' units
 }
 
 
+def _draws(seed: int, flip: bool, strengths: dict[str, float], count: int) -> list:
+    """The settings of random draws ``seed + 1`` to ``seed + count``."""
+    return [random_settings(seed + i, flip=flip, **strengths) for i in range(1, count + 1)]
+
+
 class AugmentationExplorer(_Explorer):
     """Sliders and a flip toggle over :func:`augment_image`, original beside result.
 
-    Build it with :func:`augmentation_explorer`. Attributes ``rotation``,
-    ``brightness``, ``zoom``, ``contrast`` (sliders), ``flip`` (toggle),
-    ``draw_button``, ``original_image`` and ``result_image`` (PNG ``Image``
-    widgets), ``caption`` and ``code`` (HTML) are the widgets; ``result`` is
-    the current augmented image as an array.
+    Build it with :func:`augmentation_explorer`. Widgets: ``rotation``, ``brightness``,
+    ``zoom``, ``contrast`` (sliders), ``flip``, ``draw_button``, ``reset_button``,
+    ``original_image``, ``result_image``, ``caption`` and ``code``; ``result`` is the
+    current augmented image as an array.
 
     Examples
     --------
     >>> explorer = augmentation_explorer(np.zeros((8, 8, 3), np.uint8), static=False)
-    >>> explorer.flip.value = True; str(explorer.settings)
+    >>> explorer.flip.value = True
+    >>> str(explorer.settings)
     'flipped'
     """
 
     def __init__(self, image: np.ndarray, strengths: dict[str, float], flip: bool, seed: int):
-        import ipywidgets as w
-
         self.image = image
         self.strengths = strengths
         self.allow_flip = flip
@@ -252,27 +243,34 @@ class AugmentationExplorer(_Explorer):
             for key, (low, high, step) in _BOUNDS.items()
         }
         self.rotation, self.brightness, self.zoom, self.contrast = self.sliders.values()
-        self.flip = w.ToggleButton(
+        self.flip = ipw.ToggleButton(
             value=False, description="flip left-right", tooltip="Mirror the image"
         )
-        self.draw_button = w.Button(
+        self.draw_button = ipw.Button(
             description="New random draw",
             tooltip="Set every control to a random value, as a random augmenter would",
         )
-        self.reset_button = w.Button(description="Reset", tooltip="Back to the original image")
-        self.original_image = w.Image(value=_png(image), format="png")
-        self.result_image = w.Image(value=self.original_image.value, format="png")
-        self.caption = w.HTML()
-        self.code = w.HTML()
+        self.reset_button = ipw.Button(description="Reset", tooltip="Back to the original image")
+        self.original_image = ipw.Image(value=_png(image))
+        self.result_image = ipw.Image(value=self.original_image.value)
+        self.caption = ipw.HTML()
+        s = strengths
+        self.code = ipw.HTML(
+            "<p style='margin-top: 0.4em'>A random augmenter draws values like these for "
+            "every image, every epoch: <code>RandomFlip(&quot;horizontal&quot;), "
+            f"RandomRotation({s['rotation']:g}), RandomZoom({s['zoom']:g}), "
+            f"RandomBrightness({s['brightness']:g}), RandomContrast({s['contrast']:g})</code>. "
+            "&ldquo;New random draw&rdquo; shows one.</p>"
+        )
         self._paused = False
         for control in [*self.sliders.values(), self.flip]:
             control.observe(self._on_change, names="value")
         self.draw_button.on_click(lambda _: self.new_draw())
         self.reset_button.on_click(lambda _: self.reset())
-        buttons = w.HBox([self.flip, self.draw_button, self.reset_button])
-        controls = w.VBox([*self.sliders.values(), buttons, self.code])
+        buttons = ipw.HBox([self.flip, self.draw_button, self.reset_button])
+        controls = ipw.VBox([*self.sliders.values(), buttons, self.code])
         pictures = _pictures(("original", self.original_image), ("augmented", self.result_image))
-        self.box = w.VBox([pictures, self.caption, controls])
+        self.box = ipw.VBox([pictures, self.caption, controls])
         self.box.add_class("course-augmentation-explorer")
         self.update()
 
@@ -317,23 +315,13 @@ class AugmentationExplorer(_Explorer):
             f"<p role='status' class='augment-caption'>Augmented: {html.escape(str(settings))}"
             f"<br><code>{html.escape(pinned_layers(settings))}</code></p>"
         )
-        s = self.strengths
-        self.code.value = (
-            "<p style='margin-top: 0.4em'>A random augmenter draws values like these for "
-            "every image, every epoch: <code>RandomFlip(&quot;horizontal&quot;), "
-            f"RandomRotation({s['rotation']:g}), RandomZoom({s['zoom']:g}), "
-            f"RandomBrightness({s['brightness']:g}), RandomContrast({s['contrast']:g})</code>. "
-            "&ldquo;New random draw&rdquo; shows one.</p>"
-        )
 
     def static_figure(self) -> Figure:
         """Original, the current result and three random draws (for static output)."""
-        draws = [
-            random_settings(self.seed + i, flip=self.allow_flip, **self.strengths)
-            for i in (1, 2, 3)
-        ]
         current = [] if self.settings == AugmentationSettings() else [self.settings]
-        return plot_augmentation(self.image, current + draws)
+        return plot_augmentation(
+            self.image, current + _draws(self.seed, self.allow_flip, self.strengths, 3)
+        )
 
 
 def augmentation_explorer(
@@ -349,41 +337,35 @@ def augmentation_explorer(
 ) -> AugmentationExplorer | Figure:
     """Explore flips, rotations, brightness, zoom and contrast on one image.
 
-    Move a slider to apply exactly that value with the Keras layer pinned to it
-    (in the layer's units and sign: rotation as a fraction of a full turn, zoom
-    positive outwards); "New random draw" sets every control to values a random
-    augmenter with the given strengths could draw.
+    A slider applies exactly its value with the Keras layer pinned to it, in the layer's
+    units and sign; "New random draw" sets every control to values a random augmenter
+    with the given strengths could draw.
 
     Parameters
     ----------
     image : array-like, shape (H, W, C) or (H, W)
-        uint8 0-255 or float (0-255, or 0-1), 1 or 3 channels; e.g.
-        ``course_utils.data.sample_image("cat")``.
+        uint8 0-255 or float (0-255, or 0-1), 1 or 3 channels.
     rotation, brightness, zoom, contrast : float
-        Strengths for "New random draw", in ``make_augmenter``'s units
-        (rotation as a fraction of a full turn, at most 0.5).
+        Strengths of "New random draw", in ``make_augmenter``'s units (rotation as a
+        fraction of a full turn, at most 0.5).
     flip : bool
         Whether random draws may flip the image.
     seed : int
         Seed of the random draws (same seed, same sequence of draws).
     max_size : int or None, default 256
-        Larger images are scaled down to this many pixels on their longer side
-        so that the sliders respond quickly; None keeps the size.
+        Larger images are scaled down to this many pixels on their longer side, so that
+        the sliders respond quickly; None keeps the size.
     static : bool or None
-        True: the static figure (the original and four random draws); False:
-        the explorer (display it as the last line of a cell); None: decide as
-        :func:`widgets_available` says.
+        True: the static figure (the original and four random draws); False: the
+        explorer; None: decide as :func:`widgets_available` says.
 
     Examples
     --------
-    >>> image = np.full((32, 32, 3), 100, np.uint8)
-    >>> explorer = augmentation_explorer(image, static=False)
+    >>> explorer = augmentation_explorer(np.full((32, 32, 3), 100, np.uint8), static=False)
     >>> explorer.rotation.value = 0.25  # a quarter turn: the result image is redrawn
     """
     array = _image_0_255(image)
     if max_size is not None and max(array.shape[:2]) > as_int(max_size, "max_size", minimum=8):
-        import tensorflow as tf
-
         scale = max_size / max(array.shape[:2])
         size = [max(1, round(array.shape[0] * scale)), max(1, round(array.shape[1] * scale))]
         array = np.asarray(tf.image.resize(array, size, antialias=True), dtype=np.float32)
@@ -392,8 +374,7 @@ def augmentation_explorer(
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     random_settings(seed, flip=flip, **strengths)  # checks the strengths and the seed
     if _use_static(static):
-        draws = [random_settings(seed + i, flip=flip, **strengths) for i in range(1, 5)]
-        return plot_augmentation(array, draws)
+        return plot_augmentation(array, _draws(seed, flip, strengths, 4))
     return AugmentationExplorer(array, strengths, flip, seed)
 
 
@@ -401,25 +382,21 @@ def augmentation_explorer(
 
 
 def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
-    """Map one feature map to colours: min-max scaled, then a colormap.
+    """Map one feature map ``(H, W)`` of finite activations to uint8 colours ``(H, W, 3)``.
 
-    ``feature_map`` ``(H, W)`` holds any finite activations; the default
-    ``cmap`` is perceptually uniform and readable with colour-vision
-    deficiencies (dark = weak, yellow = strong). Returns uint8 ``(H, W, 3)``; a
-    constant map becomes the colormap's lowest colour.
+    The map is min-max scaled (a constant map becomes the lowest colour), then coloured
+    with ``cmap``; the default is perceptually uniform and readable with colour-vision
+    deficiencies (dark = weak, yellow = strong).
 
     Examples
     --------
     >>> colorize(np.array([[0.0, 1.0]])).shape
     (1, 2, 3)
     """
-    from matplotlib import colormaps
-
     array = np.asarray(feature_map, dtype=np.float32)
     if array.ndim != 2:
         raise ValueError(f"feature_map must have shape (H, W); got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("feature_map must be finite; got NaN or infinite values")
+    check_finite(array, "feature_map")
     rgba = colormaps[cmap](_display.normalize_map(array))
     return np.round(rgba[..., :3] * 255).astype(np.uint8)
 
@@ -427,9 +404,8 @@ def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
 class FeatureMapExplorer(_Explorer):
     """A layer dropdown and a channel slider over one image's feature maps.
 
-    Build it with :func:`feature_map_explorer`. Widgets: ``layer`` (Dropdown),
-    ``channel`` (IntSlider), ``input_image`` and ``map_image`` (Image),
-    ``caption`` (HTML). ``maps`` is the current layer's array ``(H', W', C')``.
+    Build it with :func:`feature_map_explorer`. Widgets: ``layer``, ``channel``,
+    ``input_image``, ``map_image``, ``caption``; ``maps`` is the current layer's array.
 
     Examples
     --------
@@ -440,22 +416,20 @@ class FeatureMapExplorer(_Explorer):
     """
 
     def __init__(self, model: Any, image: np.ndarray, layers: list[str], layer: str):
-        import ipywidgets as w
-
         self.model = model
         self.image = image
         self._cache: dict[str, np.ndarray] = {}
-        self.layer = w.Dropdown(
+        self.layer = ipw.Dropdown(
             options=layers, value=layer, description="layer", tooltip="Layer to look into"
         )
         self.channel = _slider("IntSlider", "channel", "Which feature map (filter) of the layer")
-        self.input_image = w.Image(value=_png(image), format="png")
-        self.map_image = w.Image(format="png")
-        self.caption = w.HTML()
+        self.input_image = ipw.Image(value=_png(image))
+        self.map_image = ipw.Image()
+        self.caption = ipw.HTML()
         self.layer.observe(lambda _: self._on_layer(), names="value")
         self.channel.observe(lambda _: self.update(), names="value")
         pictures = _pictures(("input", self.input_image), ("feature map", self.map_image))
-        self.box = w.VBox([w.HBox([self.layer, self.channel]), pictures, self.caption])
+        self.box = ipw.VBox([ipw.HBox([self.layer, self.channel]), pictures, self.caption])
         self.box.add_class("course-feature-map-explorer")
         self._on_layer()
 
@@ -464,16 +438,11 @@ class FeatureMapExplorer(_Explorer):
         """Feature maps of the selected layer, float32 ``(H', W', C')``."""
         name = self.layer.value
         if name not in self._cache:
-            from course_utils.plots import feature_maps
-
             self._cache[name] = np.asarray(feature_maps(self.model, self.image, layer=name))
         return self._cache[name]
 
     def _on_layer(self) -> None:
-        channels = self.maps.shape[-1]
-        self.channel.max = channels - 1
-        if self.channel.value > channels - 1:  # pragma: no cover - traitlets clamps it first
-            self.channel.value = channels - 1
+        self.channel.max = self.maps.shape[-1] - 1  # the slider clamps its value to it
         self.update()
 
     def update(self) -> None:
@@ -492,13 +461,7 @@ class FeatureMapExplorer(_Explorer):
 
     def static_figure(self) -> Figure:
         """The first 16 maps of the selected layer (for static output)."""
-        return _feature_map_figure(self.model, self.image, self.layer.value)
-
-
-def _feature_map_figure(model: Any, image: np.ndarray, layer: str) -> Figure:
-    from course_utils.plots import plot_feature_maps
-
-    return plot_feature_maps(model, image, layer=layer, max_maps=16)
+        return plot_feature_maps(self.model, self.image, layer=self.layer.value, max_maps=16)
 
 
 def feature_map_explorer(
@@ -516,8 +479,8 @@ def feature_map_explorer(
     layer : str, optional
         Layer selected first; default the first of :func:`feature_map_layers`.
     static : bool or None
-        True: the figure of the layer's first 16 feature maps; False: the
-        explorer; None: decide as :func:`widgets_available` says.
+        True: the figure of the layer's first 16 feature maps; False: the explorer;
+        None: decide as :func:`widgets_available` says.
 
     Examples
     --------
@@ -526,8 +489,6 @@ def feature_map_explorer(
     >>> explorer = feature_map_explorer(model, np.zeros((32, 32, 3)), static=False)
     >>> explorer.channel.value = 5
     """
-    from course_utils.plots import feature_maps
-
     array = as_images(image, "image", batch=False, channels=None)
     feature_maps(model, array, layer=None)  # checks the model and the image, builds the model
     layers = feature_map_layers(model)
@@ -536,7 +497,7 @@ def feature_map_explorer(
     elif layer not in layers:
         raise ValueError(f"layer must be one of {layers}; got {layer!r}")
     if _use_static(static):
-        return _feature_map_figure(model, array, layer)
+        return plot_feature_maps(model, array, layer=layer, max_maps=16)
     return FeatureMapExplorer(model, array, layers, layer)
 
 
@@ -546,38 +507,35 @@ def feature_map_explorer(
 class TraceExplorer(_Explorer):
     """An epoch slider over a training run: curves up to that epoch and its table row.
 
-    Build it with :func:`trace_explorer`. Widgets: ``epoch`` (IntSlider),
-    ``plot`` (Image), ``row`` (HTML).
+    Build it with :func:`trace_explorer`. Widgets: ``epoch`` (with a ``play`` button),
+    ``plot``, ``row``.
 
     Examples
     --------
     >>> explorer = trace_explorer({"loss": [1.0, 0.5]}, static=False)
-    >>> explorer.epoch.max, "improving" in explorer.row.value
-    (2, False)
+    >>> explorer.epoch.max
+    2
     """
 
     def __init__(self, metrics: dict[str, list[float]], observations: list[str]):
-        import ipywidgets as w
-
         self.metrics = metrics
         self.observations = observations
-        epochs = len(next(iter(metrics.values())))
+        self.epochs = len(next(iter(metrics.values())))
         tip = "Replay the run up to this epoch"
-        self.epoch = _slider("IntSlider", "epoch", tip, "420px", value=1, min=1, max=epochs)
-        self.play = w.Play(value=1, min=1, max=epochs, interval=700, description="replay")
-        w.jslink((self.play, "value"), (self.epoch, "value"))
-        self.plot = w.Image(format="png")
-        self.row = w.HTML()
+        self.epoch = _slider("IntSlider", "epoch", tip, "420px", value=1, min=1, max=self.epochs)
+        self.play = ipw.Play(value=1, min=1, max=self.epochs, interval=700, description="replay")
+        ipw.jslink((self.play, "value"), (self.epoch, "value"))
+        self.plot = ipw.Image()
+        self.row = ipw.HTML()
         self.epoch.observe(lambda _: self.update(), names="value")
-        self.box = w.VBox([w.HBox([self.play, self.epoch]), self.row, self.plot])
+        self.box = ipw.VBox([ipw.HBox([self.play, self.epoch]), self.row, self.plot])
         self.box.add_class("course-trace-explorer")
         self.update()
 
     def update(self) -> None:
         """Redraw the curves and the table row for the selected epoch."""
         epoch = int(self.epoch.value)
-        fig = plot_trace_epoch(self.metrics, epoch)
-        self.plot.value = _display.png_bytes(fig)
+        self.plot.value = _display.png_bytes(plot_trace_epoch(self.metrics, epoch))
         cells = [values[epoch - 1] for values in self.metrics.values()]
         cells = ["-" if math.isnan(v) else f"{v:.4g}" for v in cells]
         row = [epoch, *cells, self.observations[epoch - 1]]
@@ -585,16 +543,15 @@ class TraceExplorer(_Explorer):
 
     def static_figure(self) -> Figure:
         """The whole run's curves (for static output)."""
-        epochs = len(next(iter(self.metrics.values())))
-        return plot_trace_epoch(self.metrics, epochs)
+        return plot_trace_epoch(self.metrics, self.epochs)
 
 
 def trace_explorer(trace: Any, static: bool | None = None) -> TraceExplorer | Figure:
     """Replay a training run epoch by epoch with a slider (and a play button).
 
-    ``trace`` is anything :func:`course_utils.trace.trace_metrics` reads;
-    ``static`` True returns the figure of the whole run, False the explorer,
-    None decides as :func:`widgets_available` says.
+    ``trace`` is anything :func:`course_utils.trace.trace_metrics` reads; ``static``
+    True returns the figure of the whole run, False the explorer, None decides as
+    :func:`widgets_available` says.
 
     Examples
     --------
@@ -603,8 +560,7 @@ def trace_explorer(trace: Any, static: bool | None = None) -> TraceExplorer | Fi
     """
     metrics, observations = trace_metrics(trace)
     if _use_static(static):
-        epochs = len(next(iter(metrics.values())))
-        return plot_trace_epoch(metrics, epochs)
+        return plot_trace_epoch(metrics, len(next(iter(metrics.values()))))
     return TraceExplorer(metrics, observations)
 
 
@@ -619,51 +575,48 @@ _FEEDBACK_STYLE = {
 class QuizWidget(_Explorer):
     """Interactive quiz: one question at a time, feedback, explanations, score.
 
-    Build it with :func:`quiz_widget`. The widget itself is :attr:`box`
-    (an ``ipywidgets.VBox``); displaying this object shows the widget in a front
-    end with a widget manager and the quiz as text (answers hidden) elsewhere.
-
-    ``quiz`` holds the questions, ``index`` the position of the one shown,
-    ``answers`` the checked answers so far (question id -> keys) and ``score``
-    the questions answered correctly so far.
+    Build it with :func:`quiz_widget`. ``quiz`` holds the questions, ``index`` the
+    position of the one shown, ``answers`` the checked answers (question id -> keys) and
+    ``score`` the questions answered correctly so far. Where widgets cannot render it
+    shows the quiz as text, answers hidden.
 
     Examples
     --------
     >>> widget = quiz_widget("01", static=False, seed=0)
-    >>> widget.select(*widget.question.correct_keys); widget.check().is_correct, widget.score
+    >>> widget.select(*widget.question.correct_keys)
+    >>> widget.check().is_correct, widget.score
     (True, 1)
     """
 
     def __init__(self, quiz: Quiz):
-        import ipywidgets as w
-
         self.quiz = quiz
         self.index = 0
         self.answers: dict[str, tuple[str, ...]] = {}
         self.score = 0
-        layout = w.Layout(width="auto")
-        self.header = w.HTML()
-        self.prompt = w.HTML()
-        self.radio = w.RadioButtons(options=[], value=None, layout=layout)
+        self.header = ipw.HTML()
+        self.prompt = ipw.HTML()
+        self.radio = ipw.RadioButtons(layout={"width": "auto"})
         self.checks: list[Any] = []
-        self.checks_box = w.VBox()
-        self.feedback = w.HTML()
-        self.check_button = w.Button(description="Check answer", tooltip="Check your answer")
-        self.check_button.button_style = "primary"
-        self.next_button = w.Button(description="Next question", tooltip="Go to the next question")
-        self.restart_button = w.Button(description="Start again", tooltip="Start the quiz again")
+        self.checks_box = ipw.VBox()
+        self.feedback = ipw.HTML()
+        self.check_button = ipw.Button(
+            description="Check answer", tooltip="Check your answer", button_style="primary"
+        )
+        self.next_button = ipw.Button(
+            description="Next question", tooltip="Go to the next question"
+        )
+        self.restart_button = ipw.Button(description="Start again", tooltip="Start the quiz again")
         self.check_button.on_click(lambda _: self.check())
         self.next_button.on_click(lambda _: self.next())
         self.restart_button.on_click(lambda _: self.restart())
         self.radio.observe(self._on_pick, names="value")
-        self.buttons = w.HBox([self.check_button, self.next_button, self.restart_button])
-        self.box = w.VBox(
+        self.buttons = ipw.HBox([self.check_button, self.next_button, self.restart_button])
+        self.box = ipw.VBox(
             [self.header, self.prompt, self.radio, self.checks_box, self.buttons, self.feedback]
         )
         self.box.add_class("course-quiz")
         self._show()
 
-    # state ---------------------------------------------------------------
     @property
     def question(self) -> Question:
         """The question shown."""
@@ -690,14 +643,13 @@ class QuizWidget(_Explorer):
         if question.multiple:
             for choice, box in zip(question.choices, self.checks, strict=True):
                 box.value = choice.key in keys
+        elif len(keys) != 1:
+            raise ValueError(f"keys: {question.id!r} takes one choice; got {len(keys)}")
         else:
-            if len(keys) != 1:
-                raise ValueError(f"keys: {question.id!r} takes one choice; got {len(keys)}")
             self.radio.value = keys[0]
 
-    # actions -------------------------------------------------------------
     def check(self) -> Feedback | None:
-        """Score the picked choices and show the explanations (first check counts)."""
+        """Score the picked choices and show the explanations (the first check counts)."""
         question = self.question
         chosen = self.selected()
         if not chosen:
@@ -707,7 +659,14 @@ class QuizWidget(_Explorer):
         if question.id not in self.answers:
             self.answers[question.id] = chosen
             self.score += feedback.is_correct
-        self._show_feedback(question, self.answers[question.id])
+        kept = self.answers[question.id]
+        colour, verdict = _FEEDBACK_STYLE[set(kept) == set(question.correct_keys)]
+        self.feedback.value = (
+            f"<div role='status' aria-live='polite' class='quiz-feedback' "
+            f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
+            f"<p><strong>{verdict}</strong> The answer is "
+            f"{', '.join(question.correct_keys)}.</p>{_answers_html(question, kept)}</div>"
+        )
         self._lock(True)
         self._update_header()
         return feedback
@@ -727,7 +686,6 @@ class QuizWidget(_Explorer):
         self.score = 0
         self._show()
 
-    # drawing -------------------------------------------------------------
     def _on_pick(self, change: dict) -> None:
         if self.question.id not in self.answers:  # clear "Pick an answer first."
             self.feedback.value = ""
@@ -745,40 +703,23 @@ class QuizWidget(_Explorer):
             control.disabled = locked
 
     def _show(self) -> None:
-        import ipywidgets as w
-
         question = self.question
-        hint = " <em>(pick all that apply)</em>" if question.multiple else ""
-        self.prompt.value = (
-            f"<div style='font-size: 1.1em'>{_prompt_html(question.prompt)}{hint}</div>"
-        )
+        self.prompt.value = f"<div style='font-size: 1.1em'>{_prompt_html(question)}</div>"
         options = [(f"{c.key}) {c.text}", c.key) for c in question.choices]
-        self.radio.unobserve(self._on_pick, names="value")
-        self.radio.options = options if not question.multiple else []
+        self.radio.options = [] if question.multiple else options
         self.radio.value = None
-        self.radio.observe(self._on_pick, names="value")
         self.radio.layout.display = "none" if question.multiple else ""
-        layout = w.Layout(width="auto")
-        labels = [label for label, _ in options] if question.multiple else []
-        self.checks = [w.Checkbox(description=t, indent=False, layout=layout) for t in labels]
+        self.checks = [
+            ipw.Checkbox(description=label, indent=False, layout={"width": "auto"})
+            for label, _ in (options if question.multiple else [])
+        ]
         self.checks_box.children = self.checks
-        self.next_button.description = (
-            "Next question" if self.index + 1 < len(self.quiz) else "See your score"
-        )
+        last = self.index + 1 == len(self.quiz)
+        self.next_button.description = "See your score" if last else "Next question"
         self.next_button.disabled = False
         self.feedback.value = ""
         self._lock(False)
         self._update_header()
-
-    def _show_feedback(self, question: Question, chosen: tuple[str, ...]) -> None:
-        is_correct = set(chosen) == set(question.correct_keys)
-        colour, verdict = _FEEDBACK_STYLE[is_correct]
-        self.feedback.value = (
-            f"<div role='status' aria-live='polite' class='quiz-feedback' "
-            f"style='border-left: 4px solid {colour}; padding-left: 0.6em'>"
-            f"<p><strong>{verdict}</strong> The answer is "
-            f"{', '.join(question.correct_keys)}.</p>{_answers_html(question, chosen)}</div>"
-        )
 
     def _finish(self) -> None:
         self._update_header("finished", len(self.quiz))
@@ -806,19 +747,18 @@ def quiz_widget(
 ) -> QuizWidget | Quiz:
     """Show a quiz one question at a time with feedback and a running score.
 
-    ``quiz`` is a Quiz or a lesson name/number for ``load_quiz``; ``seed`` orders
-    the choices (:meth:`~course_utils.quiz.Quiz.shuffled`; None: ``learner_seed()``).
-    ``static`` True returns the shuffled Quiz itself, which shows as text with the
-    answers hidden; False the widget; None decides as :func:`widgets_available`
-    says. Display it as the last line of a cell. Keyboard: Tab moves between the
-    choices and the buttons, arrow keys pick, Space or Enter presses. The widget
-    shows as text where widgets cannot render; ``check_answers`` on the returned
-    quiz (``widget.quiz`` for the widget) takes the keys shown.
+    ``quiz`` is a Quiz or a lesson name/number for ``load_quiz``; ``seed`` orders the
+    choices (:meth:`~course_utils.quiz.Quiz.shuffled`; None: ``learner_seed()``).
+    ``static`` True returns the shuffled Quiz itself (text, answers hidden), False the
+    widget, None decides as :func:`widgets_available` says; ``check_answers`` on either
+    takes the keys shown. Keyboard: Tab moves between the choices and the buttons, arrow
+    keys pick, Space or Enter presses.
 
     Examples
     --------
     >>> quiz = quiz_widget("02", static=False, seed=0)
-    >>> quiz.select(*quiz.question.correct_keys); quiz.check().is_correct
+    >>> quiz.select(*quiz.question.correct_keys)
+    >>> quiz.check().is_correct
     True
     """
     quiz = _as_quiz(quiz)

@@ -215,17 +215,10 @@ def test_load_quiz_accepts_lesson_spellings(name):
 
 
 def test_load_quiz_from_a_file(tmp_path):
-    path = tmp_path / "mine.toml"
-    path.write_text(
-        'lesson = "99_demo"\ntitle = "Demo"\n[objectives]\none = "x"\n'
-        '[[questions]]\nid = "q1"\nobjective = "one"\nprompt = "p"\n'
-        '[[questions.choices]]\ntext = "a"\nwhy = "w"\ncorrect = true\n'
-        '[[questions.choices]]\ntext = "b"\nwhy = "w"\n',
-        encoding="utf-8",
-    )
-    quiz = load_quiz(path)
-    assert quiz.ids == ("q1",) and quiz.questions[0].correct_keys == ("a",)
-    assert load_quiz(str(path)).ids == ("q1",)
+    quiz = demo_quiz(tmp_path)  # loaded from a Path
+    assert quiz.lesson == "99_demo" and quiz.ids == ("demo-a", "demo-b", "demo-c")
+    assert quiz["demo-a"].correct_keys == ("b",) and quiz["demo-b"].correct_keys == ("a", "c")
+    assert load_quiz(str(tmp_path / "99_demo.toml")) == quiz
 
 
 def test_load_quiz_unknown_lesson():
