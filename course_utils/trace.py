@@ -1,18 +1,11 @@
 """Traces that make training and prediction visible.
 
-:class:`TrainingTrace` is a Keras callback that records every epoch (loss, accuracy,
-validation loss and accuracy, seconds) and reads the numbers back as plain
-observations: the model starts learning, is warming up, improving, slowing down,
-on a plateau, or overfitting (no new lowest validation loss for ``patience``
-epochs while the training loss fell, the rule of ``keras.callbacks.EarlyStopping``).
-It prints an epoch table and a text chart and draws the curves;
-:meth:`TrainingTrace.from_history` reads a finished ``History``, and
-:func:`trace_metrics` / :func:`plot_trace_epoch` replay a run epoch by epoch.
-:func:`prediction_trace` follows one image through every layer of a model to the
-class probabilities. Every trace of the course (these two and
+:class:`TrainingTrace`, a Keras callback, records every epoch and reads the curves back
+as plain observations (see :func:`epoch_observations`); :func:`trace_metrics` and
+:func:`plot_trace_epoch` replay a run epoch by epoch; :func:`prediction_trace` follows one
+image through every layer to the class probabilities. Every trace of the course (these and
 :class:`course_utils.pipeline.PipelineTrace`) is a :class:`Report`: one
-:class:`course_utils._display.Table`, printed as text, written as Markdown by
-``to_markdown()`` and shown as HTML in Jupyter.
+:class:`course_utils._display.Table` shown as text, Markdown and HTML.
 """
 
 from __future__ import annotations
@@ -50,25 +43,23 @@ __all__ = [
 
 #: A relative drop of the training loss of at least this much is "improving".
 IMPROVING = 0.10
-#: A relative change of the training loss below this is a "plateau"; between
-#: this and :data:`IMPROVING` the model is "slowing".
+#: A relative change below this is a "plateau"; between it and :data:`IMPROVING`, "slowing".
 PLATEAU = 0.02
-#: Until the first "improving" epoch, a loss still within this share of epoch
-#: 1's loss is "warming up" (the network still guesses) rather than "slowing".
+#: Until the first "improving" epoch, a loss within this share of epoch 1's is "warming up".
 WARM_UP = 0.25
-#: Epochs without a new lowest validation loss, while the training loss fell,
-#: before an epoch is called "overfitting" (``EarlyStopping``'s ``patience``).
+#: Epochs without a new lowest validation loss before "overfitting" (``EarlyStopping``'s).
 PATIENCE = 5
 #: Okabe-Ito colours (colour-blind safe) for curves and bars.
 COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")
+#: The panels of :func:`plot_trace_epoch`: title -> the word in the metric names it draws.
+_PANELS = {"loss": "loss", "accuracy": "acc"}
 
 
 class Report:
     """A result shown through one table: ``print`` (text), Markdown and HTML alike.
 
-    Subclasses define :meth:`table` (``html=True``: the cells of the table's
-    ``raw_columns`` may hold HTML) and optionally a heading (``_head``) and a
-    text below the table (``_tail``).
+    Subclasses define :meth:`table` (with ``html=True`` its ``raw_columns`` may hold HTML)
+    and optionally a heading (``_head``) and a text below the table (``_tail``).
 
     Examples
     --------
@@ -110,10 +101,6 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _check_patience(patience: Any) -> int:
-    return as_int(patience, "patience", minimum=1)
-
-
 def epoch_observations(
     loss: Sequence[float],
     val_loss: Sequence[float] | None = None,
@@ -122,36 +109,31 @@ def epoch_observations(
 ) -> list[str]:
     """Read one observation per epoch from the loss curves.
 
-    The rules, for epoch ``i`` after the first (``gain`` is the relative drop
-    of the training loss since the epoch before), first match wins:
+    For each epoch after the first (``gain``: the relative drop of the training loss since
+    the epoch before) the first matching rule wins:
 
     * the loss is NaN or infinite: ``"diverged"``;
-    * the validation loss has not beaten its lowest value so far for at least
-      ``patience`` epochs, and the training loss is lower than at that
-      lowest epoch: ``"overfitting"`` (a single epoch's rise is a wiggle, not
-      overfitting; ``keras.callbacks.EarlyStopping`` waits the same way);
+    * no new lowest validation loss for ``patience`` epochs or more, and the training loss
+      below its value at that lowest epoch: ``"overfitting"`` (a one-epoch rise is a
+      wiggle; ``keras.callbacks.EarlyStopping`` waits the same way);
     * ``gain >= IMPROVING`` (10 %): ``"improving"``;
-    * no epoch has improved yet and the loss is still within ``WARM_UP``
-      (25 %) of epoch 1's, not rising: ``"warming up"``;
+    * no epoch has improved yet and the loss, not rising, is within ``WARM_UP`` (25 %)
+      of epoch 1's: ``"warming up"``;
     * ``PLATEAU <= gain < IMPROVING`` (2-10 %): ``"slowing"``;
     * ``|gain| < PLATEAU``: ``"plateau"``;
     * the loss rose by ``PLATEAU`` or more: ``"unstable"``.
 
-    ``loss`` and the optional ``val_loss`` (None or NaN where not measured)
-    and ``accuracy`` (quoted in the first observation) hold one value per
-    epoch; ``patience`` >= 1. Returns one observation per epoch, each starting
-    with its keyword.
+    ``loss``, ``val_loss`` (None or NaN where not measured) and ``accuracy`` (quoted in
+    the first observation) hold one value per epoch; ``patience`` >= 1. Returns one
+    observation per epoch, each starting with its keyword.
 
     Examples
     --------
     >>> epoch_observations([2.3, 2.25, 1.8, 1.7, 1.69])
     ['starts learning: loss 2.3', 'warming up: loss -2%, still near epoch 1', \
 'improving: loss -20%', 'slowing: loss only -6%', 'plateau: loss changed by less than 2%']
-    >>> epoch_observations([1.2, 0.9, 0.8, 0.7], val_loss=[1.0, 0.9, 1.1, 1.2], patience=2)[3]
-    'overfitting: no new lowest validation loss for 2 epochs (0.9 at epoch 2) while training \
-loss fell 0.9 -> 0.7'
     """
-    patience = _check_patience(patience)
+    patience = as_int(patience, "patience")
     notes = []
     best: int | None = None  # index of the lowest finite validation loss so far
     improved = False  # has any epoch been "improving" yet?
@@ -199,18 +181,11 @@ loss fell 0.9 -> 0.7'
 class ValidationTurn:
     """Did the validation loss turn up after its minimum? :func:`validation_turn`'s result.
 
-    Attributes
-    ----------
-    best_epoch, best : int, float
-        1-based epoch of the lowest validation loss, and that loss.
-    epochs_after : int
-        Epochs run after ``best_epoch``.
-    rise, wiggle : float
-        How much the straight line fitted through the validation losses from
-        ``best_epoch`` on rises over those epochs (0 with fewer than two), and
-        the losses' root-mean-square distance from it (one epoch's noise).
-    patience : int
-        Epochs after the minimum needed to call it a turn.
+    ``best_epoch`` (1-based) and ``best``: the lowest validation loss; ``epochs_after``:
+    epochs run after it; ``rise``: how much the line fitted through the losses from
+    ``best_epoch`` on rises over them (0 with fewer than two); ``wiggle``: the losses'
+    root-mean-square distance from that line (one epoch's noise); ``patience``: epochs
+    after the minimum needed to call it a turn.
 
     Examples
     --------
@@ -227,8 +202,7 @@ class ValidationTurn:
 
     @property
     def confirmed(self) -> bool:
-        """True when at least ``patience`` epochs followed the minimum and the
-        line through them rose by more than twice the wiggle."""
+        """At least ``patience`` epochs followed the minimum and the line rose over 2 wiggles."""
         return self.epochs_after >= self.patience and self.rise > 2 * self.wiggle
 
     def __str__(self) -> str:
@@ -243,25 +217,19 @@ class ValidationTurn:
 def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> ValidationTurn:
     """Measure how the validation loss moved after its lowest epoch.
 
-    A straight line is fitted through the validation losses from the lowest
-    epoch to the last one. The U-turn is *confirmed* when at least
-    ``patience`` epochs followed the minimum and the line rises by more than
-    twice the losses' spread around it, so that epoch-to-epoch noise alone,
-    or a single high last value, does not make a turn.
-
-    ``val_loss`` holds one value per epoch (NaN or None entries are ignored;
-    at least one must be finite); ``patience`` (>= 1) is the number of epochs
-    after the minimum needed to confirm a turn.
+    A line is fitted through the validation losses from the lowest epoch to the last; the
+    U-turn is *confirmed* when at least ``patience`` (>= 1) epochs followed the minimum and
+    the line rises by more than twice the losses' spread around it, so that noise, or one
+    high last value, makes no turn. ``val_loss`` holds one value per epoch (NaN or None
+    are skipped); without a finite one it is a ValueError.
 
     Examples
     --------
     >>> turn = validation_turn([2.0, 1.5, 1.2, 1.25, 1.3, 1.4, 1.45, 1.5], patience=5)
     >>> turn.best_epoch, turn.epochs_after, round(turn.rise, 2), round(turn.wiggle, 3)
     (3, 5, 0.31, 0.012)
-    >>> turn.confirmed
-    True
     """
-    patience = _check_patience(patience)
+    patience = as_int(patience, "patience")
     values = np.array([np.nan if v is None else float(v) for v in val_loss], dtype=float)
     finite = np.isfinite(values)
     if not finite.any():
@@ -274,20 +242,15 @@ def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> Vali
         residuals = values[epochs] - (slope * epochs + intercept)
         rise = float(slope * (epochs[-1] - epochs[0]))
         wiggle = float(np.sqrt(np.mean(residuals**2)))
-    return ValidationTurn(
-        best + 1, float(values[best]), len(values) - best - 1, rise, wiggle, patience
-    )
+    after = len(values) - best - 1
+    return ValidationTurn(best + 1, float(values[best]), after, rise, wiggle, patience)
 
 
 # --------------------------------------------------------------------------- history
 
 
 def _history(value: Any, name: str = "history") -> dict[str, list[float]]:
-    """The one history normaliser: metric -> one float per epoch (NaN where not logged).
-
-    Takes a mapping, a keras ``History`` or anything with a ``history``
-    mapping (a :class:`TrainingTrace`); every metric must have one value per epoch.
-    """
+    """Metric -> one float per epoch (NaN where not logged) of a mapping, History or trace."""
     logs = value if isinstance(value, Mapping) else getattr(value, "history", None)
     if not isinstance(logs, Mapping):
         raise TypeError(
@@ -308,12 +271,11 @@ def _history(value: Any, name: str = "history") -> dict[str, list[float]]:
 def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
     """Per-epoch metrics and one observation per epoch of a training run.
 
-    ``trace`` is a :class:`TrainingTrace`, the ``History`` returned by
-    ``model.fit`` or a mapping such as ``{"loss": [...], "val_loss": [...]}``.
-    Returns the metrics (name -> one value per epoch, NaN where an epoch did not
-    log it; loss, accuracy, then the validation metrics) and one remark per
-    epoch: the trace's own, or those of :class:`TrainingTrace` for a run with a
-    ``"loss"`` (else empty strings).
+    ``trace`` is a :class:`TrainingTrace`, the ``History`` of ``model.fit`` or a mapping
+    such as ``{"loss": [...], "val_loss": [...]}``. Returns the metrics (name -> one value
+    per epoch, NaN where not logged; losses, accuracy, then validation metrics) and one
+    remark per epoch: the trace's own, else :func:`epoch_observations` of its ``"loss"``
+    (else empty strings).
 
     Examples
     --------
@@ -347,12 +309,11 @@ def _epoch_axis(ax: Axes, title: str, epochs: int) -> None:
 def plot_trace_epoch(
     metrics: Mapping[str, Sequence[float]], epoch: int, fig: Figure | None = None
 ) -> Figure:
-    """Loss and accuracy curves up to ``epoch``, the rest of the run faded.
+    """Loss and accuracy curves up to ``epoch`` (1-based), the rest of the run faded.
 
-    ``metrics`` come from :func:`trace_metrics`, ``epoch`` is 1-based. Draws
-    into ``fig`` (cleared first) or a new Figure, and returns it: one axes for
-    the loss metrics and, if the run has accuracy metrics, one for them;
-    training solid, validation dashed; a line at ``epoch``.
+    ``metrics`` come from :func:`trace_metrics`. Draws into ``fig`` (cleared first) or a
+    new Figure, and returns it: one axes for the losses and one for the accuracies (if
+    any), training solid, validation dashed, a line at ``epoch``.
 
     Examples
     --------
@@ -364,12 +325,8 @@ def plot_trace_epoch(
     epoch = as_int(epoch, "epoch")
     if epoch > epochs:
         raise ValueError(f"epoch must be between 1 and {epochs}; got {epoch}")
-    groups = [("loss", [k for k in metrics if "loss" in k])]
-    accuracy = [k for k in metrics if "acc" in k]
-    if accuracy:
-        groups.append(("accuracy", accuracy))
-    if not groups[0][1]:
-        groups = groups[1:] or [("metric", [k for k in metrics if "loss" not in k])]
+    groups = [(title, [k for k in metrics if word in k]) for title, word in _PANELS.items()]
+    groups = [group for group in groups if group[1]] or [("metric", list(metrics))]
     fig = _display.fresh_figure(fig, (5.5 * len(groups), 3.8))
     x = np.arange(1, epochs + 1)
     for index, (title, names) in enumerate(groups, 1):
@@ -390,10 +347,9 @@ def plot_trace_epoch(
 class EpochRow:
     """One epoch of a :class:`TrainingTrace`.
 
-    ``epoch`` is 1-based; ``metrics`` holds everything Keras logged (``loss``,
-    ``val_loss``, ...; also readable as ``row.loss``); ``seconds`` the epoch's
-    wall-clock time (None when read from a History); ``observation`` what the
-    numbers say (see :func:`epoch_observations`).
+    ``epoch`` is 1-based; ``metrics`` holds what Keras logged (also read as ``row.loss``);
+    ``seconds`` the epoch's wall-clock time (None when read from a History);
+    ``observation`` what the numbers say (see :func:`epoch_observations`).
 
     Examples
     --------
@@ -414,21 +370,17 @@ class EpochRow:
         return self.metrics.get(name)
 
 
+#: The names Keras logs accuracy under, the first one found is shown.
+_ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
+
+
 class TrainingTrace(Report, keras.callbacks.Callback):
     """A Keras callback that records and explains every training epoch.
 
-    Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered
-    1, 2, ... in the order they are recorded (across several ``fit`` calls).
-    Use a new trace for each experiment. ``rows`` (one :class:`EpochRow` per
-    epoch), ``epochs``, ``observations``, ``history`` (like ``History.history``)
-    and ``seconds`` read the record.
-
-    Parameters
-    ----------
-    patience : int
-        Epochs without a new lowest validation loss before an epoch is
-        called "overfitting" (see :func:`epoch_observations`); use the same
-        number as an ``EarlyStopping`` callback to read its decision.
+    Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered 1, 2, ... in the
+    order they are recorded (across several ``fit`` calls), so use a new trace for each
+    experiment. ``patience`` is that of :func:`epoch_observations`: give it the
+    ``EarlyStopping`` callback's to read its decision.
 
     Examples
     --------
@@ -439,7 +391,7 @@ class TrainingTrace(Report, keras.callbacks.Callback):
 
     def __init__(self, patience: int = PATIENCE) -> None:
         super().__init__()
-        self.patience = _check_patience(patience)
+        self.patience = as_int(patience, "patience")
         self._metrics: list[dict[str, float]] = []
         self._seconds: list[float | None] = []
         self._started: float | None = None
@@ -457,27 +409,22 @@ class TrainingTrace(Report, keras.callbacks.Callback):
 
     @classmethod
     def from_history(cls, history: Any, patience: int = PATIENCE) -> TrainingTrace:
-        """Build a trace from ``model.fit``'s ``History`` (or its ``.history`` dict).
+        """A trace of ``model.fit``'s ``History`` (or its ``.history`` dict), seconds unknown.
 
-        ``history`` must contain ``"loss"``, with one value per epoch in every
-        list (a TypeError for other objects, a ValueError otherwise); the
-        trace's ``seconds`` are unknown (None).
+        A TypeError for other objects; a ValueError without ``"loss"`` or one value per epoch.
         """
         logs = _history(history)
         if "loss" not in logs:
             raise ValueError(f"history must contain 'loss'; got keys {sorted(logs)}")
         trace = cls(patience=patience)
-        for i in range(len(logs["loss"])):
-            trace._metrics.append({key: values[i] for key, values in logs.items()})
-            trace._seconds.append(None)
+        for epoch, values in enumerate(zip(*logs.values(), strict=True)):
+            trace.on_epoch_end(epoch, dict(zip(logs, values, strict=True)))
         return trace
 
     @property
     def history(self) -> dict[str, list[float]]:
         """Metric name -> one value per epoch (None where an epoch did not log it)."""
-        keys: list[str] = []
-        for metrics in self._metrics:
-            keys += [key for key in metrics if key not in keys]
+        keys = dict.fromkeys(key for metrics in self._metrics for key in metrics)
         return {key: [m.get(key) for m in self._metrics] for key in keys}
 
     @property
@@ -491,32 +438,22 @@ class TrainingTrace(Report, keras.callbacks.Callback):
         return list(self._seconds)
 
     def _accuracy_key(self, prefix: str = "") -> str | None:
-        keys = self.history
-        for key in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"):
-            if prefix + key in keys:
-                return prefix + key
-        return None
+        keys = [prefix + key for key in _ACCURACY_KEYS]
+        return next((key for key in keys if key in self.history), None)
 
     @property
     def observations(self) -> list[str]:
         """One observation per epoch (see :func:`epoch_observations`)."""
-        history = self.history
-        accuracy_key = self._accuracy_key()
+        history = _history(self)
         return epoch_observations(
-            [math.nan if v is None else v for v in history.get("loss") or []],
+            history.get("loss", []),
             history.get("val_loss"),
-            history.get(accuracy_key) if accuracy_key else None,
+            history.get(self._accuracy_key()),
             self.patience,
         )
 
     def validation_turn(self) -> ValidationTurn:
-        """How the validation loss behaved after its lowest epoch (see :func:`validation_turn`).
-
-        Raises
-        ------
-        ValueError
-            If the run logged no validation loss.
-        """
+        """:func:`validation_turn` of the run's ``val_loss`` (a ValueError if none was logged)."""
         if "val_loss" not in self.history:
             raise ValueError(
                 "the trace has no val_loss; pass validation_data to model.fit to measure it"
@@ -526,26 +463,17 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     @property
     def rows(self) -> list[EpochRow]:
         """One :class:`EpochRow` per epoch."""
-        return [
-            EpochRow(epoch, dict(metrics), seconds, observation)
-            for epoch, metrics, seconds, observation in zip(
-                self.epochs, self._metrics, self._seconds, self.observations, strict=True
-            )
-        ]
+        epochs = zip(self._metrics, self._seconds, self.observations, strict=True)
+        return [EpochRow(i, dict(m), s, note) for i, (m, s, note) in enumerate(epochs, 1)]
 
     def __len__(self) -> int:
         return len(self._metrics)
 
     def table(self, html: bool = False) -> _display.Table:
         """The epoch table: metrics (arrows say which way is better), seconds, observation."""
-        columns = [("loss", "Loss ↓")]
-        for key, title in (
-            (self._accuracy_key(), "Accuracy ↑"),
-            ("val_loss", "Val loss ↓"),
-            (self._accuracy_key("val_"), "Val accuracy ↑"),
-        ):
-            if key and key in self.history:
-                columns.append((key, title))
+        columns = [("loss", "Loss ↓"), (self._accuracy_key(), "Accuracy ↑")]
+        columns += [("val_loss", "Val loss ↓"), (self._accuracy_key("val_"), "Val accuracy ↑")]
+        columns = [(key, title) for key, title in columns if key == "loss" or key in self.history]
         show_seconds = any(s is not None for s in self._seconds)
         headers = ["Epoch", *(title for _, title in columns)]
         headers += ["Seconds", "Observation"] if show_seconds else ["Observation"]
@@ -577,11 +505,9 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     def text_chart(self, metric: str = "loss", height: int = 8, validation: bool = True) -> str:
         """A small text chart of one metric per epoch, like a hand-drawn sketch.
 
-        ``metric`` is a logged metric (``*`` marks); with ``validation`` its
-        ``val_`` twin is marked ``o`` (``#`` where both meet). At most
-        ``height`` (>= 2) value rows, the step rounded to 1, 2, 2.5 or 5 times
-        a power of ten, labelled from the largest value down; the epochs run
-        along the x axis.
+        ``metric`` (a logged one) is marked ``*`` and, with ``validation``, its ``val_`` twin
+        ``o`` (``#`` where both meet), on at most ``height`` (>= 2) rows whose step is 1, 2,
+        2.5 or 5 times a power of ten; the epochs run along the x axis.
 
         Examples
         --------
@@ -632,10 +558,9 @@ class TrainingTrace(Report, keras.callbacks.Callback):
         return "\n".join(lines)
 
     def plot(self, fig: Figure | None = None) -> Figure:
-        """Draw loss (and accuracy, when logged) per epoch, training and validation.
+        """Draw the loss (and accuracy, if logged) per epoch, training and validation.
 
-        Draws into ``fig`` (cleared first) or a new Figure, and returns it:
-        axes titled ``"Loss"`` and, if accuracy was logged, ``"Accuracy"``.
+        Into ``fig`` (cleared first) or a new Figure, returned: axes "Loss" (and "Accuracy").
         """
         if not self._metrics:
             raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
@@ -656,17 +581,9 @@ class TrainingTrace(Report, keras.callbacks.Callback):
 
 
 def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, float, int]:
-    """Round chart limits to a 1-2-2.5-5 step so that at most ``height`` rows are needed.
-
-    Returns (top, bottom, step, decimals): top and bottom are multiples of step.
-    """
-    span = high - low
-    if span <= 0:
-        span = abs(high) or 1.0
-        rows_wanted = 1
-    else:
-        rows_wanted = height - 1
-    raw = span / rows_wanted
+    """(top, bottom, step, decimals): limits on a 1-2-2.5-5 step, at most ``height`` rows."""
+    flat = high <= low
+    raw = (abs(high) or 1.0) if flat else (high - low) / (height - 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         step = factor * magnitude
@@ -675,7 +592,7 @@ def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, flo
         if round((top - bottom) / step) + 1 <= height:
             break
     decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if factor == 2.5 else 0)
-    if high == low:
+    if flat:
         top = bottom = high
     return top, bottom, step, decimals
 
@@ -687,13 +604,11 @@ def _nice_scale(high: float, low: float, height: int) -> tuple[float, float, flo
 class LayerStep:
     """What one layer made of the image: one row of a :class:`PredictionTrace`.
 
-    ``index`` is 1-based (step 1 is the input image); ``name`` and ``type`` are
-    the layer's name and class; ``output_shape`` has no batch axis; ``mean``,
-    ``max`` and ``zero_fraction`` (exact zeros, e.g. switched off by ReLU)
-    describe the output values, ``description`` the layer in one phrase.
-    ``picture``: for image-like outputs the first few channels scaled to [0, 1],
-    ``(k, H, W)``; for the input the image itself, ``(1, H, W, 3)`` or
-    ``(1, H, W)``; None for other outputs.
+    ``index`` is 1-based (step 1 is the input image); ``name`` and ``type``: the layer's
+    name and class; ``output_shape`` has no batch axis; ``mean``, ``max`` and
+    ``zero_fraction`` (exact zeros, e.g. from ReLU) describe the output, ``description``
+    the layer. ``picture``: the first channels of an image-like output scaled to [0, 1],
+    ``(k, H, W)``; the input image itself, ``(1, H, W, 3)`` or ``(1, H, W)``; else None.
 
     Examples
     --------
@@ -717,11 +632,10 @@ class LayerStep:
 class PredictionTrace(Report):
     """One image's way through a model: :func:`prediction_trace`'s result.
 
-    ``steps``: the input, then every layer in order (:class:`LayerStep`);
-    ``probabilities``: float64 ``(K,)``, summing to 1; ``predicted``: the index of
-    the most probable class; ``class_names``: one per class (the index as text
-    when none were given); ``note``: how the probabilities were read from the
-    model's output.
+    ``steps``: the input, then every layer in order (:class:`LayerStep`); ``probabilities``:
+    float64 ``(K,)`` summing to 1; ``predicted``: the most probable class's index;
+    ``class_names``: one per class (the index as text by default); ``note``: how the
+    probabilities were read from the model's output.
 
     Examples
     --------
@@ -761,13 +675,9 @@ class PredictionTrace(Report):
             cells += [_display.number(s.mean, 3), _display.number(s.max, 3)]
             cells += [f"{s.zero_fraction:.0%}", s.description]
             if html:
-                pictures = [] if s.picture is None else s.picture
-                cells.append(
-                    "".join(
-                        _display.img_tag(p, title=f"{s.name} channel {i}")
-                        for i, p in enumerate(pictures)
-                    )
-                )
+                pictures = enumerate([] if s.picture is None else s.picture)
+                tags = (_display.img_tag(p, title=f"{s.name} channel {i}") for i, p in pictures)
+                cells.append("".join(tags))
             rows.append(cells)
         if html:
             return _display.Table([*headers, "Picture"], rows, "Prediction trace", (8,))
@@ -788,7 +698,7 @@ class PredictionTrace(Report):
             f"<div><span style='display:inline-block;width:9em'>{html.escape(name)}</span>"
             f"<span style='display:inline-block;background:{COLOURS[0]};height:0.8em;"
             f"width:{p * 12:.2f}em'></span> {p:.1%}</div>"
-            for name, p in self.top(min(5, len(self.probabilities)))
+            for name, p in self.top(5)
         )
         note = f"<p><small>{html.escape(self.note)}</small></p>" if self.note else ""
         return f"<p><b>{html.escape(self._verdict())}</b></p>{bars}{note}"
@@ -800,10 +710,9 @@ class PredictionTrace(Report):
     def plot(self, fig: Figure | None = None, max_panels: int = 8, ncols: int = 5) -> Figure:
         """Draw the input, the feature maps along the way, and the probabilities.
 
-        At most ``max_panels`` image panels, ``ncols`` per row, titled ``"i. name"``:
-        the input, then evenly chosen layers with image-like output (their first
-        channel); a last axes shows the probabilities as bars. Draws into ``fig``
-        (cleared first) or a new Figure, and returns it.
+        At most ``max_panels`` panels titled ``"i. name"``, ``ncols`` per row: the input, then
+        evenly chosen image-like outputs (first channel), then the probabilities as bars.
+        Draws into ``fig`` (cleared first) or a new Figure, and returns it.
         """
         max_panels = as_int(max_panels, "max_panels")
         ncols = as_int(ncols, "ncols")
@@ -814,13 +723,12 @@ class PredictionTrace(Report):
         fig, axes = _display.image_grid(len(pictured) + 1, ncols=ncols, fig=fig, cell=(2.2, 2.3))
         for ax, step in zip(axes, pictured, strict=False):
             shape = _display.shape_text(step.output_shape, rows=False)
+            title = f"{step.index}. {step.name}\n{shape}"
             cmap = "viridis" if step.index > 1 else "gray"
-            _display.show_image(
-                ax, step.picture[0], f"{step.index}. {step.name}\n{shape}", fontsize=8, cmap=cmap
-            )
+            _display.show_image(ax, step.picture[0], title, fontsize=8, cmap=cmap)
         ax = axes[-1]
         ax.set_axis_on()
-        top = self.top(min(10, len(self.probabilities)))[::-1]
+        top = self.top(10)[::-1]
         ax.barh([name for name, _ in top], [p for _, p in top], color=COLOURS[0])
         ax.set_xlim(0, 1)
         ax.set_title(f"{self.predicted_class} ({self.confidence:.0%})", fontsize=9)
@@ -859,14 +767,12 @@ def prediction_trace(
 ) -> PredictionTrace:
     """Follow one image through every layer of a model to its prediction.
 
-    ``model`` is a Sequential or Functional classifier whose output is ``(N, K)``
-    class scores (softmax probabilities, logits, or one sigmoid unit); ``image``
-    one image ``(H, W, C)`` or ``(H, W)`` on the 0-255 scale that fits it;
-    ``class_names`` optional, one per class. The :class:`PredictionTrace` holds
-    the input and every layer in order (for Functional models, the model's
-    topological order), then the probabilities and the predicted class. An image
-    that does not fit, an output that is not class scores or class names that
-    do not match the classes are a ValueError.
+    ``model``: a Sequential or Functional classifier whose output is ``(N, K)`` class scores
+    (softmax probabilities, logits, or one sigmoid unit); ``image``: one image ``(H, W, C)``
+    or ``(H, W)`` on the 0-255 scale that fits it; ``class_names``: optional, one per
+    class. Returns the :class:`PredictionTrace` of every layer in (topological) order. An
+    image that does not fit, an output that is not class scores or class names that do not
+    match the classes are a ValueError.
 
     Examples
     --------
