@@ -1,20 +1,15 @@
-"""Data augmentation with Keras preprocessing layers.
+"""Data augmentation with Keras preprocessing layers, on the 0-255 scale.
 
-:func:`make_augmenter` builds the course's augmenter (random flips, rotations,
-brightness and more, applied on the fly while training, so images on disk or
-in memory never change); :func:`apply_augmenter` applies it reproducibly from
-a seed, also inside a parallel ``tf.data`` map; :func:`plot_augmented` shows
-an image beside random variants; :func:`augment_image` applies fixed values
-(one draw of :func:`random_settings`), as the explorer widget does; and
-:func:`from_image_data_generator` translates the legacy ``ImageDataGenerator``
-arguments into layers. Images are on the 0-255 scale (the model's own
-``Rescaling`` maps them to 0-1), hence ``value_range=(0, 255)``.
+The course's augmenter (random while training, so stored images never change), applied
+reproducibly from a seed; fixed values as the explorer widget applies them; and the legacy
+``ImageDataGenerator`` arguments as layers.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import keras
@@ -23,15 +18,8 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 from course_utils import _display
-from course_utils._validation import (
-    as_fraction,
-    as_images,
-    as_int,
-    as_number,
-    as_seed,
-    describe,
-)
-from course_utils.fused import FusedAugmentation, rotation_matrices
+from course_utils._validation import as_fraction, as_images, as_int, as_number, as_seed, describe
+from course_utils.fused import FLIP_MODES, FusedAugmentation, rotation_matrices
 
 __all__ = [
     "LEGACY_ARGUMENTS",
@@ -47,7 +35,6 @@ __all__ = [
     "random_settings",
 ]
 
-FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 #: Every argument of the legacy ``ImageDataGenerator`` (Keras 2 /
@@ -75,50 +62,43 @@ def make_augmenter(
 ) -> keras.Sequential | FusedAugmentation:
     """Build the course's augmenter from Keras preprocessing layers.
 
-    The layers are random only when called with ``training=True`` (in
-    ``model.fit`` or :func:`apply_augmenter`); at prediction time they pass
-    images through. ``None`` or ``0`` switches a transform off.
+    The layers are random only with ``training=True`` (in ``model.fit`` or
+    :func:`apply_augmenter`); at prediction time they pass images through. ``None`` or ``0``
+    switches a transform off.
 
     Parameters
     ----------
     flip : {"horizontal", "vertical", "horizontal_and_vertical"} or None
         Random mirror images (``RandomFlip``).
     rotation : float or None
-        Largest rotation as a fraction of a full turn, in [0, 1]: 0.1 turns by
-        up to 36 degrees either way (``RandomRotation``).
+        Largest turn as a fraction of a full turn, in [0, 1]: 0.1 is up to 36 degrees either
+        way (``RandomRotation``).
     brightness : float or None
-        Largest shift as a fraction of 0-255, in [0, 1]: 0.2 adds up to +-51,
-        then clips (``RandomBrightness(value_range=(0, 255))``).
-    zoom : float or None
-        Largest zoom in or out as a fraction of the size, in [0, 1) (``RandomZoom``).
+        Largest shift as a fraction of 0-255, in [0, 1]: 0.2 adds up to +-51, then clips.
+    zoom, translation : float or None
+        Largest zoom in or out (in [0, 1)), or shift of both axes (in [0, 1]), as a fraction
+        of the size (``RandomZoom``, ``RandomTranslation``).
     contrast : float or None
-        In [0, 1]: contrast scaled by a factor in [1, 1 + contrast]
-        (``RandomContrast``, whose lower bound for one number is ``max(-contrast, 0)``).
-    translation : float or None
-        Largest shift as a fraction of height and width, in [0, 1] (``RandomTranslation``).
+        In [0, 1]: contrast scaled by a factor in [1, 1 + contrast] (``RandomContrast``,
+        whose lower bound for one number is ``max(-contrast, 0)``).
     seed : int or None
-        Seed of the layers' own random state (layer ``i`` gets ``seed + i``);
-        :func:`apply_augmenter` and the pipeline pass their own seeds.
+        Seed of the layers' own random state (layer ``i`` gets ``seed + i``).
     fill_mode : {"reflect", "wrap", "constant", "nearest"}
-        How rotation, zoom, translation and shear fill uncovered pixels
-        (``"wrap"`` only without ``fused``).
+        How the geometric layers fill uncovered pixels (``"wrap"`` only without ``fused``).
     shear : float or None
-        Largest horizontal shear, in [0, 1]: row ``y`` moves by up to ``shear * y``
-        pixels (``RandomShear(x_factor=shear)``).
+        Largest horizontal shear, in [0, 1]: row ``y`` moves by up to ``shear * y`` pixels.
     fused : bool
-        Return one :class:`course_utils.fused.FusedAugmentation` instead: the
-        same transforms and meaning, the geometric ones as one warp per image.
+        Return one :class:`course_utils.fused.FusedAugmentation` instead: the same
+        transforms, the geometric ones as one warp per image.
 
     Returns
     -------
     keras.Sequential or FusedAugmentation
-        Named ``"augmentation"``: float images ``(N, H, W, C)`` on 0-255 in,
-        float32 of the same shape out (no layers: unchanged).
+        Named ``"augmentation"``: float images ``(N, H, W, C)`` on 0-255 in, float32 out.
 
     Examples
     --------
-    >>> augmenter = make_augmenter(flip="horizontal", rotation=0.1, brightness=0.2, seed=0)
-    >>> [layer.__class__.__name__ for layer in augmenter.layers]
+    >>> [layer.__class__.__name__ for layer in make_augmenter(rotation=0.1, seed=0).layers]
     ['RandomFlip', 'RandomRotation', 'RandomBrightness']
     """
     if flip is not None and flip is not False and flip not in FLIP_MODES:
@@ -139,26 +119,21 @@ def make_augmenter(
             flip=flip or None, value_range=(0, 255), name="augmentation", **strengths
         )
 
-    geometry, color = {"fill_mode": fill_mode}, {"value_range": (0, 255)}
-    chain = [  # (name, strength, layer), in the order they are applied
-        ("flip", flip, lambda v, **k: keras.layers.RandomFlip(v, **k)),
-        ("rotation", rotation, lambda v, **k: keras.layers.RandomRotation(v, **geometry, **k)),
-        ("zoom", zoom, lambda v, **k: keras.layers.RandomZoom(v, **geometry, **k)),
-        (
-            "translation",
-            translation,
-            lambda v, **k: keras.layers.RandomTranslation(v, v, **geometry, **k),
-        ),
-        ("shear", shear, lambda v, **k: keras.layers.RandomShear(x_factor=v, **geometry, **k)),
-        ("brightness", brightness, lambda v, **k: keras.layers.RandomBrightness(v, **color, **k)),
-        ("contrast", contrast, lambda v, **k: keras.layers.RandomContrast(v, **color, **k)),
-    ]
+    L, fill, color = keras.layers, {"fill_mode": fill_mode}, {"value_range": (0, 255)}
+    chain = {  # name: the layer, or a false value when off; in the order they are applied
+        "flip": flip and partial(L.RandomFlip, flip),
+        "rotation": rotation and partial(L.RandomRotation, rotation, **fill),
+        "zoom": zoom and partial(L.RandomZoom, zoom, **fill),
+        "translation": translation
+        and partial(L.RandomTranslation, translation, translation, **fill),
+        "shear": shear and partial(L.RandomShear, x_factor=shear, **fill),
+        "brightness": brightness and partial(L.RandomBrightness, brightness, **color),
+        "contrast": contrast and partial(L.RandomContrast, contrast, **color),
+    }
     layers: list[keras.layers.Layer] = []
-    for name, value, build in chain:
-        if value:
-            layers.append(
-                build(value, seed=None if seed is None else seed + len(layers), name=name)
-            )
+    for name, build in chain.items():
+        if build:
+            layers.append(build(seed=None if seed is None else seed + len(layers), name=name))
     return keras.Sequential(layers, name="augmentation")
 
 
@@ -178,11 +153,9 @@ def _seed_tensor(seed: int | tf.Tensor) -> tf.Tensor:
 
 
 def _transformation(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> Any:
-    """The random values of one layer for a batch, from ``seed`` (None: not seedable here).
+    """One layer's random values for a batch from ``seed``, as its ``transform_images`` reads them.
 
-    For the course's layers the values are drawn with ``tf.random.stateless_uniform``,
-    in the form their own ``get_random_transformation`` returns and their public
-    ``transform_images`` reads.
+    None when the layer cannot be seeded here.
     """
     if isinstance(layer, FusedAugmentation):
         return layer.get_random_transformation(images, training=True, seed=seed)
@@ -201,10 +174,10 @@ def _transformation(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tenso
         return {"rotation_matrix": tf.concat([rows, tf.zeros((n, 2))], axis=1)}
     if isinstance(layer, keras.layers.RandomZoom):
         zoom = 1 + uniform(0, layer.height_lower, layer.height_upper, 1)
+        width_zoom = zoom  # without a width_factor the width follows the height
         if layer.width_factor is not None:
             width_zoom = 1 + uniform(1, layer.width_lower, layer.width_upper, 1)
-            return {"height_zoom": zoom, "width_zoom": width_zoom, "input_shape": shape}
-        return {"height_zoom": zoom, "width_zoom": zoom, "input_shape": shape}
+        return {"height_zoom": zoom, "width_zoom": width_zoom, "input_shape": shape}
     if isinstance(layer, keras.layers.RandomTranslation):
         dy = uniform(0, layer.height_lower, layer.height_upper, 1) * height
         dx = uniform(1, layer.width_lower, layer.width_upper, 1) * width
@@ -231,27 +204,21 @@ def apply_augmenter(
 ) -> tf.Tensor:
     """Augment a batch in training mode, reproducibly when a seed is given.
 
-    Works eagerly and inside ``tf.data`` (also a parallel ``map``: the course
-    pipeline calls it there). Layer ``i`` of the flattened augmenter gets seed
-    ``i`` of ``tf.random.experimental.stateless_split(seed, n_layers)``; for
-    ``RandomFlip``, ``RandomRotation``, ``RandomZoom``, ``RandomTranslation``,
-    ``RandomShear``, ``RandomBrightness`` and ``RandomContrast`` the random
-    values are drawn from it with ``tf.random.stateless_uniform``, in the
-    layer's units, and the layer's public ``transform_images`` applies them;
-    a :class:`~course_utils.fused.FusedAugmentation` takes the seed itself;
-    other Keras image layers get a ``keras.random.SeedGenerator`` made from
-    it when called eagerly.
+    Works eagerly and in ``tf.data`` (also a parallel ``map``). Layer ``i`` of the flattened
+    augmenter draws its values from seed ``i`` of ``stateless_split(seed)`` with
+    ``tf.random.stateless_uniform`` and applies them with its public ``transform_images`` (a
+    ``FusedAugmentation`` takes the seed itself; other image layers get a ``SeedGenerator``
+    made from it, when called eagerly).
 
     Parameters
     ----------
     augmenter : keras.layers.Layer or None
-        A layer, or a ``keras.Sequential``/``keras.layers.Pipeline`` of layers.
-        ``None`` only casts to float32.
+        A layer, or a ``keras.Sequential``/``keras.layers.Pipeline``; None only casts.
     images : tensor or array, shape (N, H, W, C)
         Images on the 0-255 scale, any numeric dtype.
     seed : int, int tensor of shape (2,), or None
-        Same seed, same result. Without one (and for other layers inside a
-        graph) layers are called with ``training=True`` and use their own state.
+        Same seed, same result. Without one (and for other layers inside a graph) layers are
+        called with ``training=True`` and use their own state.
 
     Returns
     -------
@@ -262,8 +229,6 @@ def apply_augmenter(
     --------
     >>> images = np.full((2, 8, 8, 3), 100, dtype=np.uint8)
     >>> first = apply_augmenter(make_augmenter(), images, seed=0)
-    >>> first.shape
-    TensorShape([2, 8, 8, 3])
     >>> bool(np.array_equal(first, apply_augmenter(make_augmenter(), images, seed=0)))
     True
     """
@@ -295,10 +260,8 @@ def augmented_variants(
         uint8 or float image on the 0-255 scale.
     augmenter : keras.layers.Layer or None
         E.g. from :func:`make_augmenter`.
-    n : int
-        Number of variants, at least 1.
-    seed : int
-        Same seed, same variants.
+    n, seed : int
+        Number of variants (at least 1); same seed, same variants.
 
     Returns
     -------
@@ -307,8 +270,7 @@ def augmented_variants(
 
     Examples
     --------
-    >>> image = np.full((8, 8, 3), 100, dtype=np.uint8)
-    >>> augmented_variants(image, make_augmenter(), n=4).shape
+    >>> augmented_variants(np.full((8, 8, 3), 100, np.uint8), make_augmenter(), n=4).shape
     (4, 8, 8, 3)
     """
     image = as_images(image, "image", batch=False, channels=None)
@@ -333,7 +295,7 @@ def plot_augmented(
     image, augmenter, n, seed
         As for :func:`augmented_variants` (same seed, same picture).
     fig : matplotlib.figure.Figure, optional
-        Figure to draw into (cleared first); a new one by default.
+        Figure to draw into (cleared first).
     ncols : int, optional
         Images per row; by default all on one row up to 9 images.
 
@@ -344,8 +306,7 @@ def plot_augmented(
 
     Examples
     --------
-    >>> image = np.full((8, 8, 3), 100, dtype=np.uint8)
-    >>> len(plot_augmented(image, make_augmenter(), n=3).axes)
+    >>> len(plot_augmented(np.full((8, 8, 3), 100, np.uint8), make_augmenter(), n=3).axes)
     4
     """
     variants = augmented_variants(image, augmenter, n=n, seed=seed)
@@ -374,8 +335,8 @@ _BOUNDS = {
 class AugmentationSettings:
     """One fixed set of transform values (what one random draw of an augmenter picks).
 
-    Units and signs are those of the Keras layers: a value here is the factor
-    you would pin in the layer (``RandomRotation((r, r))`` and so on).
+    Units and signs are those of the Keras layers: a value is the factor you would pin in
+    the layer (``RandomRotation((r, r))`` and so on).
 
     Attributes
     ----------
@@ -435,6 +396,14 @@ def pinned_layers(settings: AugmentationSettings) -> str:
     return ", ".join(calls) or "no layer"
 
 
+def _checked(values: tuple, strengths: bool = False) -> list[float]:
+    """The four values in ``_BOUNDS`` order, checked against it (strengths: from 0 up)."""
+    return [
+        as_number(value, key, low=0 if strengths else low, high=high)
+        for (key, (low, high, _)), value in zip(_BOUNDS.items(), values, strict=True)
+    ]
+
+
 def _image_0_255(image: Any, name: str = "image") -> np.ndarray:
     """One image as float32 (H, W, C) on the 0-255 scale (floats up to 1 are scaled)."""
     array = as_images(image, name, batch=False, channels=(1, 3))
@@ -453,28 +422,18 @@ def augment_image(
 ) -> np.ndarray:
     """Apply fixed values of the course's transforms to one image, with Keras layers.
 
-    Each value is pinned in the layer's own units and sign
-    (``RandomRotation((rotation, rotation))``, ``RandomZoom((zoom, zoom))``,
-    ``RandomBrightness((brightness, brightness))``; contrast through
-    ``RandomContrast.transform_images``), so the result is deterministic.
-    Order: flip, rotation, zoom, brightness, contrast, as in
-    :func:`make_augmenter`; 0 (or ``flip=False``) leaves a transform out.
+    Each value is pinned in its layer's own units and sign (see :func:`pinned_layers`), so the
+    result is deterministic; the order is that of :func:`make_augmenter`, and 0 (or
+    ``flip=False``) leaves a transform out.
 
     Parameters
     ----------
     image : array-like, shape (H, W, C) or (H, W)
-        uint8 or float 0-255 (floats with a maximum of at most 1 are taken as
-        0-1); 1 or 3 channels.
-    rotation : float
-        Fraction of a full turn in [-0.5, 0.5], positive counter-clockwise;
-        corners filled by reflection.
-    brightness : float
-        Fraction of the 0-255 range added to every pixel, in [-1, 1]; clipped.
-    zoom : float
-        In [-0.9, 0.9], as ``RandomZoom``'s ``height_factor`` (the width
-        follows): 0.2 zooms out (shows more, reflected), -0.2 zooms in (crops).
-    contrast : float
-        In [-1, 1]; each channel's deviation from its mean is scaled by ``1 + contrast``.
+        uint8 or float 0-255 (floats of at most 1 are taken as 0-1); 1 or 3 channels.
+    rotation, brightness, zoom, contrast : float
+        In the units and ranges of :class:`AugmentationSettings`; rotation and zoom fill
+        uncovered corners by reflection (a positive zoom shows more, a negative one crops),
+        brightness clips to 0-255.
     flip : bool
         Mirror left to right.
 
@@ -485,15 +444,11 @@ def augment_image(
 
     Examples
     --------
-    >>> image = np.zeros((8, 8, 3), np.uint8)
-    >>> float(augment_image(image, brightness=0.5).mean())
+    >>> float(augment_image(np.zeros((8, 8, 3), np.uint8), brightness=0.5).mean())
     127.5
     """
     x = _image_0_255(image)
-    rotation, brightness, zoom, contrast = (
-        as_number(value, key, low=_BOUNDS[key][0], high=_BOUNDS[key][1])
-        for key, value in zip(_BOUNDS, (rotation, brightness, zoom, contrast), strict=True)
-    )
+    rotation, brightness, zoom, contrast = _checked((rotation, brightness, zoom, contrast))
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     if flip:
@@ -506,13 +461,10 @@ def augment_image(
     batch = x[np.newaxis]
     for layer in filter(None, steps):
         batch = np.asarray(layer(batch, training=True), dtype=np.float32)
-    if contrast:
+    if contrast:  # RandomContrast sorts a factor pair, so the factor is handed over as drawn
+        factor = {"contrast_factor": np.full((1, 1, 1, 1), 1.0 + contrast, np.float32)}
         layer = keras.layers.RandomContrast(0.0, value_range=(0, 255))
-        factor = np.full((1, 1, 1, 1), 1.0 + contrast, dtype=np.float32)
-        batch = np.asarray(
-            layer.transform_images(batch, {"contrast_factor": factor}, training=True),
-            dtype=np.float32,
-        )
+        batch = np.asarray(layer.transform_images(batch, factor), dtype=np.float32)
     return np.ascontiguousarray(batch[0], dtype=np.float32)
 
 
@@ -527,10 +479,9 @@ def random_settings(
     """Draw one set of values the way ``make_augmenter(...)`` with these strengths would.
 
     Each value is drawn uniformly in ``[-strength, strength]`` (strengths in
-    :func:`make_augmenter`'s units: rotation a fraction of a turn up to 0.5,
-    zoom up to 0.9, the others up to 1), then rounded to the steps of
-    ``_BOUNDS`` (the explorer's sliders); with ``flip`` a coin decides a
-    left-right flip. The same ``seed`` gives the same draw.
+    :func:`make_augmenter`'s units, at most the ranges of :class:`AugmentationSettings`), then
+    rounded to the explorer's slider steps; with ``flip`` a coin decides a left-right flip. The
+    same ``seed`` gives the same draw.
 
     Returns
     -------
@@ -538,24 +489,23 @@ def random_settings(
 
     Examples
     --------
-    >>> settings = random_settings(0)
-    >>> abs(settings.rotation) <= 0.1
+    >>> abs(random_settings(0).rotation) <= 0.1
     True
     """
     seed = as_seed(seed)
     if seed is None:
         raise TypeError("seed must be an int >= 0; got None")
-    strengths = {
-        key: as_number(value, key, low=0, high=_BOUNDS[key][1])
-        for key, value in zip(_BOUNDS, (rotation, brightness, zoom, contrast), strict=True)
-    }
+    strengths = _checked((rotation, brightness, zoom, contrast), strengths=True)
     rng = np.random.default_rng(seed)
-    drawn = {key: float(rng.uniform(-value, value)) for key, value in strengths.items()}
+    drawn = {key: float(rng.uniform(-v, v)) for key, v in zip(_BOUNDS, strengths, strict=True)}
     flipped = bool(rng.random() < 0.5) and bool(flip)
     rounded = {
         key: round(round(v / _BOUNDS[key][2]) * _BOUNDS[key][2], 4) for key, v in drawn.items()
     }
     return AugmentationSettings(flip=flipped, **rounded)
+
+
+_LISTS = (list, tuple, np.ndarray)
 
 
 @dataclass
@@ -569,8 +519,7 @@ class LegacyTranslation:
     mapping : dict of str to str
         Legacy argument -> the Keras layer (as code) that now does its job.
     notes : dict of str to str
-        Legacy argument -> how its value was converted, and where the layer
-        only approximates the old behaviour.
+        Legacy argument -> how its value was converted, or where the layer only approximates it.
     unsupported : dict of str to str
         Legacy argument -> why it has no layer equivalent and what to do instead.
 
@@ -626,15 +575,12 @@ class LegacyTranslation:
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
-    if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
+    if isinstance(value, _LISTS) and len(value) == 2:
         low, high = (as_number(v, name, low=0) for v in value)
         if low > high:
             raise ValueError(f"{name} must be [lower, upper] with lower <= upper; got {value}")
         return low, high
     raise ValueError(f"{name} must be a pair [lower, upper]; got {describe(value)}")
-
-
-_LISTS = (list, tuple, np.ndarray)
 
 
 def _given(value: Any) -> bool:
@@ -649,15 +595,14 @@ def _given(value: Any) -> bool:
 
 def _flip(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     flips = [m for m in ("horizontal", "vertical") if kw[f"{m}_flip"]]
-    if flips:
-        mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
-        code = f'RandomFlip("{mode}")'
-        out._add(keras.layers.RandomFlip(mode, name="flip"), [f"{m}_flip" for m in flips], code)
+    mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
+    code = f'RandomFlip("{mode}")'
+    out._add(keras.layers.RandomFlip(mode, name="flip"), [f"{m}_flip" for m in flips], code)
 
 
 def _rotation(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     degrees = as_number(kw["rotation_range"], "rotation_range", low=0)
-    if degrees / 360.0 > 1:
+    if degrees > 360:
         raise ValueError(f"rotation_range must be at most 360 degrees; got {degrees:g}")
     factor = degrees / 360.0
     layer = keras.layers.RandomRotation(factor, name="rotation", **geometry)
@@ -748,9 +693,8 @@ def _channel_shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
         "of an image, as before"
     )
     layer = keras.layers.RandomBrightness(factor, value_range=(0, 255), name="channel_shift")
-    out._add(
-        layer, "channel_shift_range", f"RandomBrightness({factor:.4g}, value_range=(0, 255))", note
-    )
+    code = f"RandomBrightness({factor:.4g}, value_range=(0, 255))"
+    out._add(layer, "channel_shift_range", code, note)
 
 
 def _rescale(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
@@ -800,31 +744,26 @@ _NO_EQUIVALENT = {
 def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
     """Translate legacy ``ImageDataGenerator`` arguments into Keras preprocessing layers.
 
-    Arguments left at their legacy default (0, False, None) are skipped; an
-    argument ``ImageDataGenerator`` does not have raises TypeError, a value it
-    would reject (e.g. a negative range) ValueError.
+    Arguments left at their legacy default (0, False, None) are skipped; an argument
+    ``ImageDataGenerator`` does not have raises TypeError, a value it would reject (e.g. a
+    negative range) ValueError.
 
-    ======================  ==========================================================
-    legacy argument         Keras layer
-    ======================  ==========================================================
-    rotation_range=20       ``RandomRotation(20 / 360)`` (degrees -> fraction of a turn)
-    width_shift_range=0.1   ``RandomTranslation(width_factor=0.1)`` (fractions only)
-    height_shift_range=0.1  ``RandomTranslation(height_factor=0.1)``
-    shear_range=10          ``RandomShear(x_factor=tan(10 degrees))``, at most 45 degrees
-    zoom_range=0.2          ``RandomZoom((-0.2, 0.2), (-0.2, 0.2))``
-    horizontal_flip=True    ``RandomFlip("horizontal")`` (and ``vertical_flip``)
-    brightness_range=[a,b]  ``RandomBrightness((a - 1, b - 1))``, approximate: it adds
-                            a shift where the legacy argument multiplied
-    channel_shift_range=r   ``RandomBrightness(r / 255)`` (one random shift per image)
-    fill_mode, cval         ``fill_mode``/``fill_value`` of the geometric layers
-    interpolation_order     0 -> ``"nearest"``, 1 -> ``"bilinear"``
-    rescale=1/255           ``Rescaling(1/255)``, last (after the random layers)
-    ======================  ==========================================================
+    =========================  ===========================================================
+    legacy argument            Keras layer
+    =========================  ===========================================================
+    rotation_range=20          ``RandomRotation(20 / 360)`` (degrees -> fraction of a turn)
+    width/height_shift_range   ``RandomTranslation`` (fractions of the size only)
+    shear_range=10             ``RandomShear(x_factor=tan(10 degrees))``, at most 45 degrees
+    zoom_range=0.2             ``RandomZoom((-0.2, 0.2), (-0.2, 0.2))``
+    horizontal/vertical_flip   ``RandomFlip``
+    brightness_range=[a, b]    ``RandomBrightness((a - 1, b - 1))``, approximate: a shift
+    channel_shift_range=r      ``RandomBrightness(r / 255)`` (one random shift per image)
+    fill_mode, cval, order     ``fill_mode``, ``fill_value``, ``interpolation`` (0 or 1)
+    rescale=1/255              ``Rescaling(1/255)``, after the random layers
+    =========================  ===========================================================
 
-    Normalisation from data statistics (``featurewise_*``, ``zca_*``), per-image
-    standardisation (``samplewise_*``), ``preprocessing_function`` and
-    ``validation_split`` have no preprocessing-layer equivalent; they are
-    listed in ``unsupported`` with what to use instead.
+    The others (statistics, per-image standardisation, ``preprocessing_function``,
+    ``validation_split``) have no layer equivalent; ``unsupported`` says what to use instead.
 
     Parameters
     ----------
@@ -834,17 +773,13 @@ def from_image_data_generator(**legacy_kwargs: Any) -> LegacyTranslation:
     Returns
     -------
     LegacyTranslation
-        ``.augmenter`` (``keras.Sequential``), ``.mapping``, ``.notes`` and
-        ``.unsupported``; shows itself as a table.
+        Shows itself as a table.
 
     Examples
     --------
-    >>> result = from_image_data_generator(rotation_range=40, horizontal_flip=True,
-    ...                                    featurewise_center=True)
-    >>> [layer.__class__.__name__ for layer in result.augmenter.layers]
-    ['RandomFlip', 'RandomRotation']
-    >>> sorted(result.unsupported)
-    ['featurewise_center']
+    >>> result = from_image_data_generator(rotation_range=40, featurewise_center=True)
+    >>> [layer.__class__.__name__ for layer in result.augmenter.layers], sorted(result.unsupported)
+    (['RandomRotation'], ['featurewise_center'])
     """
     unknown = sorted(set(legacy_kwargs) - set(LEGACY_ARGUMENTS))
     if unknown:
