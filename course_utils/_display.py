@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from PIL import Image
 
 from course_utils._validation import describe
 
@@ -47,23 +48,15 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table with aligned columns (see :class:`Table`).
-
-    Examples
-    --------
-    >>> print(text_table(["a", "bb"], [["1", "2"]]))
-    a  bb
-    -  --
-    1  2
-    """
+    """A plain-text table with aligned columns, as ``str(Table(headers, rows))`` shows it."""
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(str(cell))) for w, cell in zip(widths, row, strict=True)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
+
+    def line(cells: Sequence[object]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -117,10 +110,8 @@ class Table:
 
     Parameters
     ----------
-    headers : sequence of str
-        Column names.
-    rows : sequence of sequences
-        One sequence per row, as long as ``headers``; cells are turned into text.
+    headers, rows : sequences
+        Column names, and one sequence of cells per row, as long as ``headers``.
     caption : str, optional
         Shown above the HTML table.
     raw_columns : sequence of int, optional
@@ -128,8 +119,7 @@ class Table:
 
     Examples
     --------
-    >>> table = Table(["layer", "output"], [["conv", "62x62x32"], ["pool", "31x31x32"]])
-    >>> print(table)
+    >>> print(Table(["layer", "output"], [["conv", "62x62x32"], ["pool", "31x31x32"]]))
     layer  output
     -----  --------
     conv   62x62x32
@@ -151,7 +141,7 @@ class Table:
 
     def text(self) -> str:
         """Aligned plain-text columns."""
-        return text_table(self.headers, [[str(c) for c in row] for row in self.rows])
+        return text_table(self.headers, self.rows)
 
     def markdown(self) -> str:
         """A GitHub-flavoured Markdown table."""
@@ -163,11 +153,8 @@ class Table:
             self.headers, self.rows, raw_columns=self.raw_columns, caption=self.caption or None
         )
 
-    def __str__(self) -> str:
-        return self.text()
-
-    def _repr_html_(self) -> str:
-        return self.html()
+    __str__ = text
+    _repr_html_ = html
 
 
 def image_grid(
@@ -180,8 +167,7 @@ def image_grid(
 ) -> tuple[Figure, list[Axes]]:
     """A figure with ``count`` axes on a grid of at most ``ncols`` columns, axes hidden.
 
-    ``fig`` is reused (see :func:`fresh_figure`); a new one is ``cell`` inches
-    per panel plus ``extra_height`` for a title.
+    A new figure has ``cell`` inches per panel plus ``extra_height``; a given ``fig`` is cleared.
 
     Examples
     --------
@@ -218,19 +204,15 @@ def show_image(
     'black'
     """
     shown = display_image(image)
-    imshow.setdefault("cmap", "gray" if shown.ndim == 2 else None)
-    imshow.setdefault("vmin", 0)
-    imshow.setdefault("vmax", 1)
-    ax.imshow(shown, **imshow)
+    style = {"cmap": "gray" if shown.ndim == 2 else None, "vmin": 0, "vmax": 1}
+    ax.imshow(shown, **(style | imshow))
     ax.set_title(title, fontsize=fontsize)
     ax.set_axis_off()
     return ax
 
 
 def display_image(image: np.ndarray) -> np.ndarray:
-    """Scale an image for display: float32 in [0, 1], a single channel axis dropped.
-
-    uint8 images, and float images whose maximum is above 1, are divided by 255.
+    """Scale for display: float32 in [0, 1] (/ 255 unless floats all <= 1), one channel dropped.
 
     Examples
     --------
@@ -273,8 +255,6 @@ def png_bytes(image: np.ndarray | Figure, *, dpi: int = 100) -> bytes:
     if isinstance(image, Figure):
         image.savefig(buffer, format="png", dpi=dpi)
     else:
-        from PIL import Image
-
         array = np.round(display_image(image) * 255).astype(np.uint8)
         Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
