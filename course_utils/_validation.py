@@ -51,9 +51,7 @@ def as_array(value: Any, name: str, what: str) -> np.ndarray:
         array = np.asarray(value)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be {what}; got {describe(value)} ({error})") from None
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
+    if array.dtype.kind not in "iuf":  # signed and unsigned ints, floats; not bools
         raise TypeError(f"{name} must be {what} with a numeric dtype; got dtype {array.dtype}")
     return array
 
@@ -85,21 +83,18 @@ def as_images(
     Parameters
     ----------
     value : array-like
-        A batch ``(N, H, W, C)``, or one image ``(H, W, C)`` with ``batch=False``;
-        uint8 in 0-255 or floats in 0-255 (0-1 also fits).
+        A batch ``(N, H, W, C)``, or one image ``(H, W, C)`` with ``batch=False``; uint8 in 0-255
+        or floats in 0-255 (0-1 also fits). With ``allow_gray`` a missing channel axis is added.
     name : str
         Parameter name used in error messages.
-    batch : bool
-        Whether a batch (rank 4) or a single image (rank 3) is expected.
     channels : tuple of int or None
         Allowed channel counts; ``None`` accepts any.
-    allow_gray : bool
-        Accept images without a channel axis and add one.
 
     Examples
     --------
-    >>> as_images(np.zeros((2, 8, 8), np.uint8)).shape
-    (2, 8, 8, 1)
+    >>> as_images(np.zeros(5), "x")
+    Traceback (most recent call last):
+    ValueError: x must have shape (N, H, W, C) (rank 4); got shape (5,) (rank 1)
     """
     rank = 4 if batch else 3
     layout = "(N, H, W, C)" if batch else "(H, W, C)"
@@ -257,9 +252,8 @@ def as_fraction(
 ) -> float | None:
     """Check a strength or share in ``[0, upper]`` (``[0, upper)`` unless ``inclusive``).
 
-    With ``optional`` (the default) None, False and 0 mean "off" and return
-    None; without it None is refused and 0 returns 0.0. ``meaning`` is added to
-    the range in the error message.
+    With ``optional`` (the default) None, False and 0 mean "off" and return None; without it None
+    is refused and 0 returns 0.0. ``meaning`` is added to the range in the error message.
 
     Examples
     --------
