@@ -15,16 +15,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from course_utils._validation import as_int, as_size
+from course_utils._validation import as_int, as_size, describe
 
-_MIN_SIZE = 8
 _CONTRAST = 80.0  # minimum luminance gap between a shape and its background (0..255)
-_MAX_SIZE = 1024
+_LUMA = np.array([0.299, 0.587, 0.114])  # luminance weights of R, G and B (ITU-R BT.601)
 
 
 # Signed distances (negative inside) in the shape's own frame.
-
-
 def _convex_sdf(
     u: np.ndarray, v: np.ndarray, vertices: Sequence[tuple[float, float]]
 ) -> np.ndarray:
@@ -62,7 +59,6 @@ def _regular_star(points: int, outer: float, inner: float) -> list[tuple[float, 
     ]
 
 
-# Every shape fits inside the unit disk and stands upright at angle 0.
 _TRIANGLE = _regular_star(3, 1.0, 0.5)[::2]
 _ARROW_HEAD = [(0.0, 1.0), (-0.68, 0.18), (0.68, 0.18)]
 _HEART_POINT = [(-0.82, 0.2), (0.0, -0.92), (0.82, 0.2)]
@@ -124,28 +120,22 @@ _SDFS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 SHAPE_CLASSES: tuple[str, ...] = tuple(_SDFS)
 
 
-# Random parameters and drawing.
-
-
 @dataclass(frozen=True)
 class ShapeParams:
-    """Everything that decides how each image of the shapes data set looks.
+    """Everything that decides how each shape image looks, from :func:`shape_params`.
 
-    Made by :func:`shape_params`, drawn by :func:`render_shapes`; the arrays
-    (float64 unless said) have one row per image.
+    The arrays (float64 unless said) have one row per image.
 
     Attributes
     ----------
-    labels : numpy.ndarray
-        int64 ``(n,)``: class index into :data:`SHAPE_CLASSES`.
-    angles : numpy.ndarray
-        ``(n,)``: pose in degrees, counter-clockwise, 0 = upright.
+    labels, angles : numpy.ndarray
+        int64 ``(n,)`` class indices into :data:`SHAPE_CLASSES`, and ``(n,)`` poses in degrees,
+        counter-clockwise, 0 = upright.
     centers, radii : numpy.ndarray
         ``(n, 2)`` shape centre ``(row, column)`` and ``(n,)`` radius of its disk, in pixels.
-    foreground, background : numpy.ndarray
-        ``(n, 3)`` RGB fill and ``(n, 2, 3)`` the background gradient's two ends, in 0..255.
-    gradient_angles : numpy.ndarray
-        ``(n,)``: direction of the background gradient in radians.
+    foreground, background, gradient_angles : numpy.ndarray
+        ``(n, 3)`` RGB fill and ``(n, 2, 3)`` the background gradient's two ends, in 0..255,
+        and ``(n,)`` the gradient's direction in radians.
     noise : float
         Standard deviation of the pixel noise, in 0..255 units.
     image_size : tuple of int
@@ -190,10 +180,9 @@ class ShapeParams:
     def __str__(self) -> str:
         counts = np.bincount(self.labels, minlength=len(SHAPE_CLASSES))
         height, width = self.image_size
+        pose = "no images"
         if len(self):
             pose = f"poses {self.angles.min():+.0f}..{self.angles.max():+.0f} degrees"
-        else:
-            pose = "no images"
         return (
             f"ShapeParams: {len(self)} images of {height}x{width}, {pose}, "
             f"per class {counts.tolist()}, seed {self.seed}"
@@ -205,7 +194,7 @@ class ShapeParams:
 
 def _image_size(image_size: object) -> tuple[int, int]:
     """``32`` or ``(32, 48)`` -> ``(height, width)``, each in 8-1024 pixels."""
-    return as_size(image_size, minimum=_MIN_SIZE, maximum=_MAX_SIZE)
+    return as_size(image_size, minimum=8, maximum=1024)
 
 
 def _check_rotation(max_rotation: object, name: str = "max_rotation") -> float:
@@ -213,16 +202,11 @@ def _check_rotation(max_rotation: object, name: str = "max_rotation") -> float:
         value = float(max_rotation)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise TypeError(
-            f"{name} must be a number of degrees, got {type(max_rotation).__name__} "
-            f"{max_rotation!r}"
+            f"{name} must be a number of degrees, got {describe(max_rotation)}"
         ) from None
     if not 0.0 <= value <= 180.0:
         raise ValueError(f"{name} must be between 0 and 180 degrees, got {value}")
     return value
-
-
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb @ np.array([0.299, 0.587, 0.114])
 
 
 def shape_params(
@@ -251,12 +235,7 @@ def shape_params(
         Poses are drawn uniformly from ``[-max_rotation, +max_rotation]`` degrees
         (0 to 180). About 15 gives upright shapes, 180 any pose.
     stream : int
-        Independent random stream of the same seed (0 by default); different
-        streams give unrelated images.
-
-    Returns
-    -------
-    ShapeParams
+        Independent random stream of the same seed; different streams give unrelated images.
 
     Examples
     --------
@@ -290,8 +269,8 @@ def shape_params(
     # Enough contrast: where the fill is too close to the background in
     # brightness, blend it towards white (dark background) or black (light one)
     # until their luminances differ by _CONTRAST.
-    bg_lum = _luminance(background.mean(axis=1))
-    fg_lum = _luminance(foreground)
+    bg_lum = background.mean(axis=1) @ _LUMA
+    fg_lum = foreground @ _LUMA
     weak = np.abs(fg_lum - bg_lum) < _CONTRAST
     dark = bg_lum < 128.0
     to_white = np.clip((bg_lum + _CONTRAST - fg_lum) / np.maximum(255.0 - fg_lum, 1e-6), 0, 1)
@@ -329,9 +308,7 @@ def render_shape_masks(params: ShapeParams) -> np.ndarray:
     ((3, 16, 16), 'float32')
     """
     if not isinstance(params, ShapeParams):
-        raise TypeError(
-            f"params must be a ShapeParams from shape_params(), got {type(params).__name__}"
-        )
+        raise TypeError(f"params must be a ShapeParams from shape_params(), got {describe(params)}")
     height, width = params.image_size
     masks = np.zeros((len(params), height, width), dtype=np.float32)
     rows = (np.arange(height, dtype=np.float32) + 0.5)[None, :, None]
@@ -408,10 +385,9 @@ def make_shapes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate the course's shapes data set: ``n`` labelled colour images.
 
-    Ten classes (:data:`SHAPE_CLASSES`) of filled shapes with random colours,
-    gradient backgrounds, positions, sizes and poses; the same arguments always
-    give the same images. The arguments are those of :func:`shape_params`: a
-    small ``max_rotation`` (about 15) gives an "upright" set, 180 any pose.
+    Ten classes (:data:`SHAPE_CLASSES`) of filled shapes with random colours, gradient
+    backgrounds, positions, sizes and poses, the same for the same arguments (those of
+    :func:`shape_params`: ``max_rotation`` about 15 gives an "upright" set, 180 any pose).
 
     Returns
     -------
