@@ -1,9 +1,6 @@
 """The course's CNN, and reading any built Keras image model: its layers with a phrase each,
-how it differs from another (so a lesson can show that the model a learner wrote out is the one
-:func:`build_course_cnn` builds) and which layers have feature maps. The private helpers at the
-end (check a model, prepare one image for it, find the layer to inspect) serve the plots, trace,
-pipeline and widgets modules.
-"""
+how it differs from another (a learner's written-out CNN from :func:`build_course_cnn`'s) and
+which layers have feature maps; the private helpers at the end serve plots, trace and widgets."""
 
 from __future__ import annotations
 
@@ -36,30 +33,27 @@ def build_course_cnn(
 ) -> keras.Sequential:
     """Build and compile the course's CNN.
 
-    The layers, in order: (``augmenter``), ``Rescaling(1/255)``,
-    ``Conv2D(32, 3x3, relu)``, ``MaxPooling2D(2x2)``, ``Conv2D(64, 3x3, relu)``,
-    ``MaxPooling2D(2x2)``, ``Flatten``, ``Dense(128, relu)``, (``Dropout``),
-    ``Dense(num_classes, softmax)``.
+    The layers: (``augmenter``), ``Rescaling(1/255)``, ``Conv2D(32, 3x3, relu)``,
+    ``MaxPooling2D(2x2)``, ``Conv2D(64, 3x3, relu)``, ``MaxPooling2D(2x2)``, ``Flatten``,
+    ``Dense(128, relu)``, (``Dropout``), ``Dense(num_classes, softmax)``.
 
     Parameters
     ----------
     input_shape : tuple of int
-        ``(H, W, C)`` of the input images, H and W at least 10 (two rounds
-        of 3x3 convolution and 2x2 pooling must leave at least 1x1).
+        ``(H, W, C)``, H and W at least 10 (so that both conv and pool blocks leave 1x1).
     num_classes : int
-        Number of classes (at least 2); the output has one probability each.
+        Number of classes (at least 2), one output probability each.
     augmenter : keras.layers.Layer, optional
-        Augmentation layers (e.g. from :func:`course_utils.augment.make_augmenter`)
-        placed first, as one nested layer; random only while training.
+        Augmentation layers (e.g. from :func:`course_utils.augment.make_augmenter`) placed
+        first, as one nested layer; random only while training.
     dropout : float, optional
         Dropout rate in [0, 1) before the output layer; None or 0 for none.
 
     Returns
     -------
     keras.Sequential
-        Named ``"course_cnn"``; takes images ``(N, H, W, C)`` on the 0-255 scale
-        (uint8 or float) and returns float32 probabilities ``(N, num_classes)``.
-        Compiled with Adam, ``sparse_categorical_crossentropy`` and accuracy.
+        ``"course_cnn"``, compiled with Adam, ``sparse_categorical_crossentropy`` and accuracy:
+        images ``(N, H, W, C)`` on the 0-255 scale in, float32 ``(N, num_classes)`` out.
 
     Examples
     --------
@@ -75,10 +69,9 @@ def build_course_cnn(
             f"augmenter must be a keras Layer (e.g. from make_augmenter) or None; "
             f"got {describe(augmenter)}"
         )
+    empty = isinstance(augmenter, keras.Sequential) and not augmenter.layers  # all transforms off
     layers: list[Any] = [keras.Input(shape=shape, name="image")]
-    if augmenter is not None and not (
-        isinstance(augmenter, keras.Sequential) and not augmenter.layers
-    ):
+    if augmenter is not None and not empty:
         layers.append(augmenter)
     layers += [
         keras.layers.Rescaling(1.0 / 255, name="rescale"),
@@ -103,19 +96,12 @@ class LayerRow:
 
     Attributes
     ----------
-    name, type : str
-        The layer's name and class name (``"Conv2D"``), as in ``model.summary()``.
-    output_shape : str
-        As ``model.summary()`` writes it, e.g. ``"(None, 62, 62, 32)"``.
+    name, type, output_shape : str
+        As ``model.summary()`` writes them: ``"conv1"``, ``"Conv2D"``, ``"(None, 62, 62, 32)"``.
     params : int
         Number of weights, trainable and not.
     description : str
         One phrase on what the layer does (:func:`describe_layer`).
-
-    Examples
-    --------
-    >>> layer_table(build_course_cnn((16, 16, 3))).rows[1].type
-    'Conv2D'
     """
 
     name: str
@@ -127,8 +113,7 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class LayerTable:
-    """The layers of a model, :func:`layer_table`'s result: ``str(table)`` is plain text,
-    :meth:`to_markdown` Markdown, and Jupyter shows an HTML table.
+    """:func:`layer_table`'s result, shown as plain text, :meth:`to_markdown` or HTML.
 
     Examples
     --------
@@ -173,8 +158,7 @@ class LayerTable:
 def layer_table(model: keras.Model) -> LayerTable:
     """List a built Keras model's layers, in the order of ``model.summary()``.
 
-    Functional models start with their ``InputLayer``, as in the summary;
-    nested models are one row.
+    Functional models start with their ``InputLayer``; a nested model is one row.
 
     Parameters
     ----------
@@ -188,9 +172,8 @@ def layer_table(model: keras.Model) -> LayerTable:
 
     Examples
     --------
-    >>> table = layer_table(build_course_cnn((64, 64, 3)))
-    >>> [row.output_shape for row in table.rows][1:4]
-    ['(None, 62, 62, 32)', '(None, 31, 31, 32)', '(None, 29, 29, 64)']
+    >>> [(row.type, row.output_shape) for row in layer_table(build_course_cnn()).rows][1]
+    ('Conv2D', '(None, 62, 62, 32)')
     """
     rows = [
         LayerRow(
@@ -260,8 +243,7 @@ def describe_layer(layer: keras.layers.Layer) -> str:
         if isinstance(layer, kind_):
             return phrase
     if isinstance(layer, L.Rescaling):
-        scale = float(np.asarray(layer.scale))
-        offset = float(np.asarray(layer.offset))
+        scale, offset = float(np.asarray(layer.scale)), float(np.asarray(layer.offset))
         if abs(scale - 1 / 255) < 1e-9 and offset == 0:
             return "scales pixels from 0-255 to 0-1"
         return f"multiplies pixels by {scale:.4g} and adds {offset:g}"
@@ -383,13 +365,11 @@ def model_differences(model: keras.Model, reference: keras.Model) -> list[str]:
                 settings(optimizer, opt_a.get("config", {}), opt_b.get("config", {}))
         settings("compile", config_a, config_b)
     elif compiled[0] != compiled[1]:
-        which = "model" if compiled[1] else "reference"
-        found.append(f"{which} is not compiled")
+        found.append(f"{'model' if compiled[1] else 'reference'} is not compiled")
     return found
 
 
-# ---------------------------------------------------------------------------
-# Shared by plots and trace: find layers and feed one image to any model.
+# Shared by plots, trace, pipeline and widgets: find layers and feed one image to any model.
 
 _CONV_TYPES = (
     keras.layers.Conv2D,
@@ -430,10 +410,8 @@ def _model_input_shape(model: keras.Model) -> tuple[int | None, ...] | None:
 
 
 def _prepare_image(model: keras.Model, image: Any, name: str = "image") -> np.ndarray:
-    """Check one image against a model and return a float32 batch ``(1, H, W, C)``.
-
-    Builds a Sequential model that has no input yet (from the image's shape).
-    """
+    """One image checked against a model, as a float32 batch ``(1, H, W, C)``."""
+    # A Sequential model without an input yet is built for the image's shape.
     _check_model(model)
     array = as_images(image, name, batch=False, channels=None)
     shape = _model_input_shape(model)
@@ -469,13 +447,11 @@ def _prepare_image(model: keras.Model, image: Any, name: str = "image") -> np.nd
 def feature_map_layers(model: keras.Model) -> list[str]:
     """Names of the top-level layers whose output is a stack of feature maps, in model order.
 
-    The course's one rule: a layer computed by the network (convolution,
-    pooling, normalization, activation, dropout, merge, ...) with one 4-D output
-    ``(N, H, W, C)``. Left out: the ``InputLayer``, nested models (such as the
-    augmentation block of :func:`course_utils.augment.make_augmenter`), Keras
-    preprocessing and augmentation layers (``Rescaling``, ``Resizing``,
-    ``Random*``) and layers whose output is unknown. Raises TypeError for a
-    non-model.
+    The course's one rule: a layer computed by the network (convolution, pooling, normalization,
+    activation, dropout, merge, ...) with one 4-D output ``(N, H, W, C)``. Left out: the
+    ``InputLayer``, nested models (such as an augmentation block), Keras preprocessing and
+    augmentation layers (``Rescaling``, ``Resizing``, ``Random*``) and layers whose output is
+    unknown. Raises TypeError for a non-model.
 
     Examples
     --------
