@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,11 @@ class ImageFolderError(ValueError):
     """A folder does not have the ``root/<class_name>/<image files>`` layout or no usable image."""
 
 
-def _layout(root: Path) -> str:
-    return f"{root}/<class_name>/<image files>, e.g. {root}/cat/001.jpg and {root}/dog/002.jpg"
+def _expected(root: Path) -> str:
+    return (
+        f"Expected images laid out as {root}/<class_name>/<image files>, "
+        f"e.g. {root}/cat/001.jpg and {root}/dog/002.jpg"
+    )
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class FolderReport:
     labels: np.ndarray
     skipped: tuple[SkippedFile, ...] = ()
     not_examined: int = 0
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -76,10 +79,7 @@ class FolderReport:
         return len(self.files)
 
     def _relative(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
+        return str(path.relative_to(self.root) if path.is_relative_to(self.root) else path)
 
     def table(self, max_rows: int = 20) -> Table:
         """The skipped files and why, at most ``max_rows`` rows.
@@ -114,8 +114,7 @@ class FolderReport:
 
     def __str__(self) -> str:
         lines = [self._summary() + (":" if self.skipped else ".")]
-        for item in self.skipped[:20]:
-            lines.append(f"  {self._relative(item.path)}: {item.reason}")
+        lines += [f"  {self._relative(s.path)}: {s.reason}" for s in self.skipped[:20]]
         if len(self.skipped) > 20:
             lines.append(f"  ... and {len(self.skipped) - 20} more")
         lines.extend(f"  note: {note}" for note in self.notes)
@@ -131,8 +130,6 @@ class FolderReport:
 
 
 # --- Scanning ---
-
-
 def _check_file(path: Path) -> str | None:
     """Why ``path`` cannot be loaded as an image, or None when it can."""
     from PIL import Image, UnidentifiedImageError
@@ -166,35 +163,24 @@ def _check_file(path: Path) -> str | None:
 def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]:
     """Check the layout of ``root`` and pick the class folders (all by default)."""
     if not root.exists():
-        raise FileNotFoundError(
-            f"No folder at {root}. Expected a folder of images laid out as {_layout(root)}."
-        )
+        raise FileNotFoundError(f"No folder at {root}. {_expected(root)}.")
     if not root.is_dir():
-        raise NotADirectoryError(
-            f"{root} is a file, not a folder. Expected a folder of images laid out as "
-            f"{_layout(root)}."
-        )
+        raise NotADirectoryError(f"{root} is a file, not a folder. {_expected(root)}.")
     entries = sorted(os.listdir(root))
     if not entries:
-        raise ImageFolderError(
-            f"The folder {root} is empty. Expected images laid out as {_layout(root)}."
-        )
+        raise ImageFolderError(f"The folder {root} is empty. {_expected(root)}.")
     found = [e for e in entries if (root / e).is_dir() and not e.startswith(".")]
     if not found:
-        files = [e for e in entries if (root / e).is_file()]
+        n_files = sum((root / e).is_file() for e in entries)
         raise ImageFolderError(
-            f"The folder {root} has no class sub-folders (it holds {len(files)} files directly). "
-            f"Expected images laid out as {_layout(root)}: put the images of each class in a "
-            "sub-folder named after the class."
+            f"The folder {root} has no class sub-folders (it holds {n_files} files directly). "
+            f"{_expected(root)}: put each class's images in a sub-folder named after the class."
         )
-    if class_names is None:
-        return found
-    names = [str(c) for c in class_names]
+    names = found if class_names is None else [str(c) for c in class_names]
     missing = [c for c in names if c not in found]
     if missing:
         raise FileNotFoundError(
-            f"Class folder(s) {missing} not found in {root} (found {found}). "
-            f"Expected images laid out as {_layout(root)}."
+            f"Class folder(s) {missing} not found in {root} (found {found}). {_expected(root)}."
         )
     return names
 
@@ -231,8 +217,8 @@ def _check_candidates(
 ) -> tuple[list[list[Path]], list[SkippedFile], int]:
     """Check files class by class, in the given order, until each quota of good ones is met.
 
-    Returns the loadable files per class (in name order), the skipped files,
-    and the number of files not opened (or not needed) once a quota was met.
+    Returns the loadable files per class (in name order), the skipped files, and
+    the number of files not opened (or not needed) once a quota was met.
     """
     total = sum(
         len(c) if q is None else min(len(c), q) for c, q in zip(candidates, quotas, strict=True)
@@ -249,10 +235,9 @@ def _check_candidates(
             kept: list[Path] = []
             position = 0
             while position < len(files) and (quota is None or len(kept) < quota):
-                need = len(files) - position
-                if quota is not None:
-                    need = min(need, max(quota - len(kept), workers))
-                chunk = list(files[position : position + need])
+                # Enough files for the quota, and at least one for each worker
+                step = len(files) if quota is None else max(quota - len(kept), workers)
+                chunk = files[position : position + step]
                 position += len(chunk)
                 for file, reason in zip(chunk, pool.map(_check_file, chunk), strict=True):
                     if reason is not None:
@@ -280,10 +265,9 @@ def scan_image_folder(
     """Check every file of a class-folder data set without changing anything.
 
     Each file in ``path/<class_name>/`` (sub-folders included, as in Keras) is
-    opened read-only with Pillow and fully decoded. Empty, corrupt, truncated
-    and non-image files, content that does not match the name (a PNG called
-    ``.jpg``), formats Keras does not read and files directly in ``path`` are
-    listed in :attr:`FolderReport.skipped`.
+    opened read-only and fully decoded; empty, corrupt and non-image files,
+    content that does not match the name (a PNG called ``.jpg``) and files
+    directly in ``path`` go to :attr:`FolderReport.skipped`, with the reason.
 
     Parameters
     ----------
@@ -292,25 +276,23 @@ def scan_image_folder(
     class_names : sequence of str, optional
         Use these class folders, in this order (default: all, sorted).
     max_per_class, seed : int, optional
-        Stop after this many loadable images per class, taken in a random
+        Stop after this many loadable images per class, drawn in a random
         order fixed by ``seed`` (for quick runs on big folders).
     progress, workers : bool, int
-        Show a progress bar on stderr; threads that decode files (default:
-        the number of CPUs, at most 8).
+        Progress bar on stderr; decoding threads (default: CPUs, at most 8).
 
     Raises
     ------
     FileNotFoundError, NotADirectoryError, ImageFolderError
-        ``path`` or a requested class folder is missing; ``path`` is a file;
-        it is empty, has no class sub-folders or no loadable image.
+        ``path`` or a class folder is missing; ``path`` is a file; it is empty,
+        has no class sub-folders or no loadable image.
 
     Examples
     --------
     >>> import tempfile
     >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=2)
-    >>> report = scan_image_folder(root)
-    >>> report.n_loaded, len(report.skipped)
-    (20, 0)
+    >>> scan_image_folder(root).n_loaded
+    20
     """
     root = Path(path).expanduser()
     rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
@@ -342,15 +324,11 @@ def scan_image_folder(
         ),
     )
     if not files_out:
-        raise ImageFolderError(
-            f"No loadable image in {root}: {report}\nExpected images laid out as {_layout(root)}."
-        )
+        raise ImageFolderError(f"No loadable image in {root}: {report}\n{_expected(root)}.")
     return report
 
 
 # --- Loading: the tf.data route ---
-
-
 def _image_dataset(
     files: Sequence[str | os.PathLike],
     labels: Sequence[int] | np.ndarray,
@@ -423,9 +401,8 @@ def load_image_folder(
 ) -> tuple[Any, FolderReport]:
     """Load a class-folder data set as ``keras.utils.image_dataset_from_directory`` does.
 
-    The folder is checked first (:func:`scan_image_folder`); only loadable files
-    are read, the rest are reported. Grayscale, RGBA, palette and 16-bit images
-    come out as 8-bit-range RGB.
+    Checked first by :func:`scan_image_folder`: only loadable files are read.
+    Grayscale, RGBA, palette and 16-bit images come out as 8-bit-range RGB.
 
     Parameters
     ----------
@@ -456,8 +433,7 @@ def load_image_folder(
     >>> import tempfile
     >>> root = write_image_folder(tempfile.mkdtemp() + "/shapes", n_per_class=2)
     >>> ds, report = load_image_folder(root, image_size=32, batch_size=8)
-    >>> images, labels = next(iter(ds))
-    >>> tuple(images.shape), report.n_loaded
+    >>> tuple(next(iter(ds))[0].shape), report.n_loaded
     ((8, 32, 32, 3), 20)
     """
     size = as_size(image_size)
@@ -514,8 +490,6 @@ def decode_files(
 
 
 # --- Writing a small class-folder data set from the shapes ---
-
-
 def _write_problem_files(root: Path, image: np.ndarray) -> None:
     """Files that a real folder may hold: broken ones, and odd-but-valid ones."""
     from PIL import Image
@@ -575,11 +549,8 @@ def write_image_folder(
         range of :func:`make_shapes`.
     formats : sequence of {"png", "jpg"}
         File formats, used in turn.
-    include_problem_files : bool
-        Also add :data:`PROBLEM_FILES` to the first class (broken files that the
-        loader skips, and grayscale, RGBA and 16-bit PNGs that load as RGB).
-    progress : bool
-        Show a progress bar on stderr.
+    include_problem_files, progress : bool
+        Also add :data:`PROBLEM_FILES` to the first class; show a progress bar.
 
     Examples
     --------

@@ -98,7 +98,6 @@ CATS_VS_DOGS_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e6490
 
 
 # --- Real photos shipped with scikit-image ---
-
 # name -> (scikit-image function, what it shows)
 _SAMPLES: dict[str, tuple[str, str]] = {
     "cat": ("chelsea", "Chelsea the cat, 300x451 colour photo"),
@@ -152,8 +151,6 @@ def sample_image(name: str = "cat", size: int | tuple[int, int] | None = None) -
 
 
 # --- The common result: Splits ---
-
-
 @dataclass(frozen=True, repr=False)
 class Splits:
     """Train, validation and test images of one data set, as numpy arrays.
@@ -224,12 +221,15 @@ class Splits:
         """The headline and a Markdown table: images per class and split."""
         return self._headline() + "\n\n" + self.table().markdown()
 
+    def _skipped(self) -> int:
+        return len(self.report.skipped) if self.report is not None else 0
+
     def __str__(self) -> str:
         text = self._headline() + f" ({', '.join(self.class_names)})"
         if self.source:
             text += f"\nsource: {self.source}"
-        if self.report is not None and self.report.skipped:
-            text += f"\n{len(self.report.skipped)} files skipped; see .report"
+        if self._skipped():
+            text += f"\n{self._skipped()} files skipped; see .report"
         return text
 
     def __repr__(self) -> str:
@@ -237,17 +237,14 @@ class Splits:
 
     def _repr_html_(self) -> str:
         source = f"<br>source: {html.escape(self.source)}" if self.source else ""
-        skipped = ""
-        if self.report is not None and self.report.skipped:
-            skipped = f"<br>{len(self.report.skipped)} files skipped (see <code>.report</code>)"
+        n_skipped = self._skipped()
+        skipped = f"<br>{n_skipped} files skipped (see <code>.report</code>)" if n_skipped else ""
         return (
             f"<p><b>{html.escape(self._headline())}</b>{source}{skipped}</p>{self.table().html()}"
         )
 
 
 # --- Helpers for splitting and resizing ---
-
-
 def _balanced_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random order of ``labels``' indices whose every prefix is class-balanced."""
     labels = np.asarray(labels)
@@ -283,8 +280,6 @@ def _resize_uint8(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 # --- CIFAR-10 ---
-
-
 def _cifar10_arrays() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``keras.datasets.cifar10.load_data()``, with a clear error when offline."""
     import keras
@@ -348,8 +343,6 @@ def load_cifar10(
 
 
 # --- Cats vs dogs ---
-
-
 def default_data_dir() -> Path:
     """Where downloads go: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``.
 
@@ -404,7 +397,6 @@ def download_cats_vs_dogs(
 
 
 # --- Folders -> Splits ---
-
 _SPLIT_DIRS = {"train": ("train", "training"), "val": ("validation", "val"), "test": ("test",)}
 
 
@@ -429,10 +421,8 @@ def _quotas(n: int | None, n_classes: int, rng: np.random.Generator) -> list[int
     if n is None:
         return [None] * n_classes
     base, extra = divmod(n, n_classes)
-    quotas = [base] * n_classes
-    for index in rng.permutation(n_classes)[:extra]:
-        quotas[index] += 1
-    return quotas
+    # A class gets one more when it is among the first ``extra`` of a random order.
+    return [base + int(rank < extra) for rank in np.argsort(rng.permutation(n_classes))]
 
 
 def _carve(pool: list[list[Path]], fraction: float) -> tuple[list[list[Path]], list[list[Path]]]:
@@ -470,8 +460,7 @@ def _load_folder(
         if split not in pools:  # carve it out of the training folder
             pools[split], pools["train"] = _carve(pools["train"], fraction / left)
             left -= fraction
-    chosen: dict[str, tuple[list[Path], np.ndarray]] = {}
-    not_examined = 0
+    files, labels, not_examined = [], [], 0  # per split
     for split in ("train", "val", "test"):
         good, bad, unused = _check_candidates(
             pools[split],
@@ -481,25 +470,26 @@ def _load_folder(
         )
         skipped.extend(bad)
         not_examined += unused
-        files = [f for kept in good for f in kept]
-        labels = np.array([c for c, kept in enumerate(good) for _ in kept], dtype=np.int64)
-        order = rng.permutation(len(files))  # mix the classes
-        chosen[split] = ([files[i] for i in order], labels[order])
+        split_files = [f for kept in good for f in kept]
+        order = rng.permutation(len(split_files))  # mix the classes
+        files.append([split_files[i] for i in order])
+        counts = [len(kept) for kept in good]
+        labels.append(np.repeat(np.arange(len(good), dtype=np.int64), counts)[order])
     report = FolderReport(
         root=root,
         class_names=tuple(class_names),
-        files=tuple(f for split in ("train", "val", "test") for f in chosen[split][0]),
-        labels=np.concatenate([chosen[s][1] for s in ("train", "val", "test")]),
+        files=tuple(f for split_files in files for f in split_files),
+        labels=np.concatenate(labels),
         skipped=tuple(sorted(skipped, key=lambda s: str(s.path))),
         not_examined=not_examined,
     )
-    if not chosen["train"][0]:
+    if not files[0]:
         raise ImageFolderError(
             f"No loadable training image in {root}:\n{report}\n"
             f"Expected images laid out as {str(root)}/<class_name>/<image files>."
         )
     return Splits(
-        *(a for split in ("train", "val", "test") for a in decode_files(*chosen[split], size)),
+        *(a for split in zip(files, labels, strict=True) for a in decode_files(*split, size)),
         class_names=tuple(class_names),
         name=name,
         source=str(root),
@@ -508,7 +498,6 @@ def _load_folder(
 
 
 # --- The switch ---
-
 _SHAPES_DEFAULTS = {"train": 2000, "val": 500, "test": 1000}
 
 
@@ -561,28 +550,25 @@ def load_dataset(
     Parameters
     ----------
     name : str or path-like
-        ``"shapes"`` (built in, offline), ``"cifar10"``, ``"cats_vs_dogs"``, or
-        the path of a folder laid out as ``root/<class_name>/<image files>`` (or
-        ``root/train/<class_name>/...`` with ``root/validation/...`` and/or
-        ``root/test/...``).
+        ``"shapes"`` (built in, offline), ``"cifar10"``, ``"cats_vs_dogs"``, or a
+        folder laid out as ``root/<class_name>/<image files>`` (or as
+        ``root/train/<class_name>/...`` with ``validation`` and/or ``test``).
     image_size : int or (int, int)
         Every image is resized to this size.
     n_train, n_val, n_test : int, optional
         At most this many images per split (class-balanced, random with
-        ``seed``); for ``"shapes"`` 2000, 500 and 1000 by default, elsewhere
-        ``None`` keeps everything.
+        ``seed``); ``None``: 2000, 500 and 1000 for ``"shapes"``, all elsewhere.
     val_fraction, test_fraction : float
-        Shares held out for validation and test from a folder without split
-        folders (CIFAR-10: ``val_fraction`` of its training set).
+        Shares held out from a folder without split folders (CIFAR-10:
+        ``val_fraction`` of its training set).
     train_rotation, test_rotation : float
-        Shapes only: poses of train and validation (within 15 degrees of
-        upright by default) and of test (``None``: the same; 180: any pose).
+        Shapes only: pose range in degrees of train and validation, and of test
+        (``None``: the same; 180: any pose).
     seed : int
         Seed for generation, splits and subsets.
     data_dir, download : path-like, bool
         Cats vs dogs: where downloads go (default :func:`default_data_dir`);
-        whether to download when missing (photos already in
-        ``data_dir/cats_vs_dogs/PetImages`` are used as they are).
+        whether to download when missing (photos already there are used).
     progress : bool
         Show progress bars for downloads and folder checks.
 
@@ -591,8 +577,8 @@ def load_dataset(
     ValueError, TypeError
         ``name`` is neither a known data set nor an existing folder path.
     NetworkUnavailableError, FileNotFoundError, ImageFolderError
-        Offline when a download is needed; a folder that does not exist, or
-        has the wrong layout (or cats vs dogs missing with ``download=False``).
+        Offline when a download is needed; a missing folder (or cats vs dogs
+        with ``download=False``); a folder of the wrong layout.
 
     Examples
     --------
