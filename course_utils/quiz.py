@@ -1,12 +1,11 @@
-"""Quizzes: explained multiple-choice questions, one TOML bank per lesson.
+"""Quizzes: the question banks (one TOML file per lesson), loading, validation and scoring.
 
-Each bank, ``course_utils/quizzes/NN_name.toml``, names the lesson's learning objectives;
-every question has a prompt, two or more choices, one or more correct ones and an
-explanation for *every* choice::
+A bank, ``course_utils/quizzes/NN_name.toml``, names the lesson's objectives; each question
+has a prompt (which may hold a fenced code block), two or more choices keyed ``"a"``,
+``"b"``, ... in the order written, one or more correct, and an explanation for *every* one::
 
     lesson = "02_data_augmentation"
     title = "Data augmentation"
-
     [objectives]
     why = "Explain why augmentation helps a model generalize"
 
@@ -14,20 +13,15 @@ explanation for *every* choice::
     id = "aug-why"
     objective = "why"
     prompt = "Why does the training pipeline include data augmentation?"
-
     [[questions.choices]]
     text = "To show the model many varied versions of each training image"
     correct = true
     why = "Varied versions teach the model what stays the same ..."
-
     [[questions.choices]]
     text = "To make the data set smaller"
     why = "Augmentation never removes images ..."
 
-Choices are keyed ``"a"``, ``"b"``, ... in the order written (:meth:`Quiz.shuffled`
-re-keys them in a learner's order); a prompt may hold a fenced code block. This module
-owns the bank model, loading, validation and scoring; the quiz widget lives in
-:mod:`course_utils.widgets` (``quiz_widget`` is importable from here too).
+The quiz widget lives in :mod:`course_utils.widgets` (``quiz_widget`` imports from here too).
 """
 
 from __future__ import annotations
@@ -85,8 +79,7 @@ def _find(items: Iterable[Any], attr: str, value: str, missing: str) -> Any:
 
 @dataclass(frozen=True)
 class Choice:
-    """One answer a learner can pick: its ``key`` (``"a"``, ``"b"``, ... in bank order),
-    ``text``, whether it is ``correct`` and ``why`` (the explanation shown after answering).
+    """One answer a learner can pick; ``why`` explains it once answered.
 
     Examples
     --------
@@ -102,10 +95,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Question:
-    """One multiple-choice question.
-
-    ``id`` is unique across all banks; ``choices`` are two or more :class:`Choice`;
-    ``objective`` is the key of the objective it asks about, ``lesson`` the bank's lesson.
+    """One multiple-choice question; ``id`` is unique across all banks.
 
     Examples
     --------
@@ -199,10 +189,7 @@ def is_code_reading(question: Question) -> bool:
 
 @dataclass(frozen=True)
 class Feedback:
-    """What :func:`check_answers` says about one answered question.
-
-    ``chosen`` are the keys picked (sorted), ``is_correct`` whether exactly the right
-    ones; ``explanations`` has one line per choice picked or right: ``"a) right: text. why"``.
+    """What :func:`check_answers` says about one answer, with a line per choice picked or right.
 
     Examples
     --------
@@ -229,10 +216,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class QuizResult:
-    """Score and feedback returned by :func:`check_answers`.
-
-    ``score`` questions right of ``total``; one :class:`Feedback` per answered question
-    (quiz order); ``unanswered`` ids.
+    """The score of :func:`check_answers`, one :class:`Feedback` per answer, unanswered ids.
 
     Examples
     --------
@@ -281,10 +265,7 @@ class QuizResult:
 
 @dataclass(frozen=True)
 class Quiz:
-    """A lesson's question bank (or the whole course's, ``lesson="course"``).
-
-    ``objectives`` maps each learning objective's key to its text; ``questions`` are in
-    bank order.
+    """A lesson's question bank (the whole course's: ``lesson="course"``), objectives by key.
 
     Examples
     --------
@@ -329,8 +310,7 @@ class Quiz:
     def shuffled(self, seed: int) -> Quiz:
         """Return the quiz with each question's choices in a seeded order, keyed again as shown.
 
-        So :func:`check_answers` on the returned quiz takes the keys a learner sees; the
-        same ``seed`` gives the same order.
+        :func:`check_answers` on it then takes the keys a learner sees.
 
         Examples
         --------
@@ -370,9 +350,6 @@ class Quiz:
             f"<div class='course-quiz'><h4>Quiz: {html.escape(self.title)}</h4>"
             f"<ol>{''.join(items)}</ol></div>"
         )
-
-
-# --------------------------------------------------------------------------- loading
 
 
 def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
@@ -542,8 +519,7 @@ def load_quiz(lesson: str | int | Path) -> Quiz:
 def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
     """A "Course review" quiz: ``per_lesson`` questions drawn by ``seed`` from each bank.
 
-    ``per_lesson`` is between 1 and the size of the smallest bank; the questions come in
-    course order.
+    ``per_lesson`` is at most the smallest bank's size; the questions come in course order.
 
     Examples
     --------
@@ -567,9 +543,6 @@ def review_quiz(per_lesson: int = 3, seed: int = 0) -> Quiz:
     return Quiz("course", "Course review", dict(course.objectives), tuple(questions))
 
 
-# --------------------------------------------------------------------------- checking
-
-
 def _as_quiz(quiz: Quiz | str | int) -> Quiz:
     if isinstance(quiz, Quiz):
         return quiz
@@ -581,12 +554,12 @@ def _as_quiz(quiz: Quiz | str | int) -> Quiz:
 
 
 def _normalize_choice(question: Question, answer: Any) -> tuple[str, ...]:
+    """The sorted keys an answer names (keys such as ``"B)"`` or exact choice texts)."""
+    where = f"answers[{question.id!r}]"
     items: Iterable[Any] = [answer] if isinstance(answer, str) else answer
     if not isinstance(items, Iterable):
-        raise TypeError(
-            f"answers[{question.id!r}] must be a choice key like 'a' or a list of keys; "
-            f"got {type(answer).__name__}"
-        )
+        kind = type(answer).__name__
+        raise TypeError(f"{where} must be a choice key like 'a' or a list of keys; got {kind}")
     keys = []
     for item in items:
         text = str(item).strip()
@@ -594,16 +567,12 @@ def _normalize_choice(question: Question, answer: Any) -> tuple[str, ...]:
         match = [c.key for c in question.choices if c.key == key or c.text == text]
         if not match:
             valid = ", ".join(c.key for c in question.choices)
-            raise ValueError(
-                f"answers[{question.id!r}]: {item!r} is not a choice; expected one of {valid}"
-            )
+            raise ValueError(f"{where}: {item!r} is not a choice; expected one of {valid}")
         keys.append(match[0])
     if not keys:
-        raise ValueError(f"answers[{question.id!r}]: no choice given")
+        raise ValueError(f"{where}: no choice given")
     if len(keys) > 1 and not question.multiple:
-        raise ValueError(
-            f"answers[{question.id!r}]: this question has one answer; got {len(keys)} choices"
-        )
+        raise ValueError(f"{where}: this question has one answer; got {len(keys)} choices")
     return tuple(sorted(set(keys)))
 
 
@@ -653,15 +622,11 @@ def check_answers(quiz: Quiz | str | int, answers: Mapping[str, Any]) -> QuizRes
         _feedback(q, _normalize_choice(q, answers[q.id])) for q in quiz.questions if q.id in answers
     )
     unanswered = tuple(q.id for q in quiz.questions if q.id not in answers)
-    score = sum(item.is_correct for item in feedback)
-    return QuizResult(score, len(quiz), feedback, unanswered)
+    return QuizResult(sum(f.is_correct for f in feedback), len(quiz), feedback, unanswered)
 
 
 def learner_seed() -> int:
-    """The seed that orders a learner's quiz choices (one learner, one order).
-
-    ``COURSE_QUIZ_SEED`` (an integer) when it is set, else a number derived from the
-    user name, so that two learners usually see different orders.
+    """The seed of a learner's choice order: ``COURSE_QUIZ_SEED``, else one from the user name.
 
     Examples
     --------

@@ -1,12 +1,9 @@
 """Interactive explorers and the quiz widget, each with a static view where widgets cannot run.
 
-Each function returns an object holding its ipywidgets in ``box``; displayed where no widget
-manager runs (an HTML export, slides, GitHub) it shows a static figure with alt text (the
-quiz: its text). Outside a Jupyter kernel, with ``static=True`` or with
-``COURSE_STATIC_WIDGETS=1`` (set by the slide and site builders) the functions return that
-figure (the shuffled Quiz) directly. UI only: the numbers come from
-:mod:`course_utils.augment`, :mod:`course_utils.models`, :mod:`course_utils.trace` and
-:mod:`course_utils.quiz`.
+Each object holds its ipywidgets in ``box`` and shows a static figure with alt text (the quiz:
+its text) where no widget manager runs (an HTML export, slides); outside a Jupyter kernel,
+with ``static=True`` or ``COURSE_STATIC_WIDGETS=1`` the functions return that figure (the
+shuffled Quiz) instead. UI only: the numbers come from ``augment``, ``trace`` and ``quiz``.
 """
 
 from __future__ import annotations
@@ -75,8 +72,7 @@ _MIN_DISPLAY = 192  # pixels: small images are enlarged (nearest neighbour) to t
 def widgets_available() -> bool:
     """Whether interactive widgets can be shown here (the one front-end check of the course).
 
-    True in a Jupyter kernel (Colab included), unless ``COURSE_STATIC_WIDGETS`` is
-    ``1``/``true``/``yes``.
+    True in a Jupyter kernel (Colab too) unless ``COURSE_STATIC_WIDGETS`` is 1, true or yes.
 
     Examples
     --------
@@ -110,8 +106,8 @@ def _png(image: np.ndarray) -> bytes:
 
 def _alt(fig: Figure) -> str:
     """The figure's description: its suptitle, or the titles of its axes."""
-    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    return title or "; ".join(ax.get_title() for ax in fig.axes if ax.get_title()) or "figure"
+    titles = "; ".join(ax.get_title() for ax in fig.axes if ax.get_title())
+    return fig.get_suptitle() or titles or "figure"
 
 
 class _Explorer:
@@ -146,9 +142,6 @@ def _pictures(*panels: tuple[str, Any]) -> Any:
     return ipw.HBox([ipw.VBox([ipw.HTML(caption.format(text)), image]) for text, image in panels])
 
 
-# --------------------------------------------------------------------------- augmentation
-
-
 def plot_augmentation(
     image: Any,
     settings: AugmentationSettings | Sequence[AugmentationSettings] | None = None,
@@ -156,10 +149,9 @@ def plot_augmentation(
 ) -> Figure:
     """Draw the original image beside one result per set of transform values.
 
-    ``image`` as for :func:`course_utils.augment.augment_image`; ``settings`` default
-    to four :func:`course_utils.augment.random_settings` (seeds 0 to 3). Draws into
-    ``fig`` (cleared first) or a new Figure and returns it: "original", then one axes
-    titled with each setting's values, under a suptitle that doubles as alt text.
+    ``image`` as for :func:`~course_utils.augment.augment_image`; ``settings`` default to
+    four :func:`~course_utils.augment.random_settings` (seeds 0-3). Draws into ``fig``
+    (cleared) or a new Figure and returns it; the suptitle doubles as alt text.
 
     Examples
     --------
@@ -217,10 +209,8 @@ def _draws(seed: int, flip: bool, strengths: dict[str, float], count: int) -> li
 class AugmentationExplorer(_Explorer):
     """Sliders and a flip toggle over :func:`augment_image`, original beside result.
 
-    Build it with :func:`augmentation_explorer`. Widgets: ``rotation``, ``brightness``,
-    ``zoom``, ``contrast`` (sliders), ``flip``, ``draw_button``, ``reset_button``,
-    ``original_image``, ``result_image``, ``caption`` and ``code``; ``result`` is the
-    current augmented image as an array.
+    Build it with :func:`augmentation_explorer`; the controls are attributes (``rotation``,
+    ``flip``, ``draw_button``, ...), ``result`` is the augmented image as an array.
 
     Examples
     --------
@@ -243,9 +233,7 @@ class AugmentationExplorer(_Explorer):
             for key, (low, high, step) in _BOUNDS.items()
         }
         self.rotation, self.brightness, self.zoom, self.contrast = self.sliders.values()
-        self.flip = ipw.ToggleButton(
-            value=False, description="flip left-right", tooltip="Mirror the image"
-        )
+        self.flip = ipw.ToggleButton(description="flip left-right", tooltip="Mirror the image")
         self.draw_button = ipw.Button(
             description="New random draw",
             tooltip="Set every control to a random value, as a random augmenter would",
@@ -338,26 +326,23 @@ def augmentation_explorer(
     """Explore flips, rotations, brightness, zoom and contrast on one image.
 
     A slider applies exactly its value with the Keras layer pinned to it, in the layer's
-    units and sign; "New random draw" sets every control to values a random augmenter
-    with the given strengths could draw.
+    units and sign; "New random draw" sets the controls as a random augmenter would.
 
     Parameters
     ----------
     image : array-like, shape (H, W, C) or (H, W)
         uint8 0-255 or float (0-255, or 0-1), 1 or 3 channels.
     rotation, brightness, zoom, contrast : float
-        Strengths of "New random draw", in ``make_augmenter``'s units (rotation as a
-        fraction of a full turn, at most 0.5).
+        Strengths of the random draws, in ``make_augmenter``'s units.
     flip : bool
         Whether random draws may flip the image.
     seed : int
-        Seed of the random draws (same seed, same sequence of draws).
+        Seed of the random draws (same seed, same draws).
     max_size : int or None, default 256
-        Larger images are scaled down to this many pixels on their longer side, so that
-        the sliders respond quickly; None keeps the size.
+        Larger images are scaled down to this longer side, for quick sliders (None: keep).
     static : bool or None
-        True: the static figure (the original and four random draws); False: the
-        explorer; None: decide as :func:`widgets_available` says.
+        True: the original and four random draws as a figure; False: the explorer; None:
+        as :func:`widgets_available` says.
 
     Examples
     --------
@@ -378,15 +363,11 @@ def augmentation_explorer(
     return AugmentationExplorer(array, strengths, flip, seed)
 
 
-# --------------------------------------------------------------------------- feature maps
-
-
 def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
     """Map one feature map ``(H, W)`` of finite activations to uint8 colours ``(H, W, 3)``.
 
-    The map is min-max scaled (a constant map becomes the lowest colour), then coloured
-    with ``cmap``; the default is perceptually uniform and readable with colour-vision
-    deficiencies (dark = weak, yellow = strong).
+    Min-max scaled (a constant map takes the lowest colour), then ``cmap``: by default
+    perceptually uniform and colour-blind safe (dark = weak, yellow = strong).
 
     Examples
     --------
@@ -404,8 +385,7 @@ def colorize(feature_map: Any, cmap: str = CMAP) -> np.ndarray:
 class FeatureMapExplorer(_Explorer):
     """A layer dropdown and a channel slider over one image's feature maps.
 
-    Build it with :func:`feature_map_explorer`. Widgets: ``layer``, ``channel``,
-    ``input_image``, ``map_image``, ``caption``; ``maps`` is the current layer's array.
+    Build it with :func:`feature_map_explorer`; ``maps`` is the selected layer's array.
 
     Examples
     --------
@@ -472,15 +452,14 @@ def feature_map_explorer(
     Parameters
     ----------
     model : keras.Model
-        An image model with convolution layers, e.g. from
-        :func:`course_utils.models.build_course_cnn`.
+        An image model with convolution layers.
     image : array-like, shape (H, W, C)
         One image of the size the model takes, 0-255.
     layer : str, optional
         Layer selected first; default the first of :func:`feature_map_layers`.
     static : bool or None
-        True: the figure of the layer's first 16 feature maps; False: the explorer;
-        None: decide as :func:`widgets_available` says.
+        True: the layer's first 16 feature maps as a figure; False: the explorer; None:
+        as :func:`widgets_available` says.
 
     Examples
     --------
@@ -501,14 +480,10 @@ def feature_map_explorer(
     return FeatureMapExplorer(model, array, layers, layer)
 
 
-# --------------------------------------------------------------------------- training trace
-
-
 class TraceExplorer(_Explorer):
     """An epoch slider over a training run: curves up to that epoch and its table row.
 
-    Build it with :func:`trace_explorer`. Widgets: ``epoch`` (with a ``play`` button),
-    ``plot``, ``row``.
+    Build it with :func:`trace_explorer`; ``epoch`` is the slider, ``play`` its button.
 
     Examples
     --------
@@ -564,8 +539,6 @@ def trace_explorer(trace: Any, static: bool | None = None) -> TraceExplorer | Fi
     return TraceExplorer(metrics, observations)
 
 
-# --------------------------------------------------------------------------- quiz
-
 _FEEDBACK_STYLE = {
     True: ("#0072b2", "&#10004; Correct."),  # blue (Okabe-Ito), with a symbol and a word
     False: ("#d55e00", "&#10008; Not quite."),  # vermillion, never colour alone
@@ -575,10 +548,8 @@ _FEEDBACK_STYLE = {
 class QuizWidget(_Explorer):
     """Interactive quiz: one question at a time, feedback, explanations, score.
 
-    Build it with :func:`quiz_widget`. ``quiz`` holds the questions, ``index`` the
-    position of the one shown, ``answers`` the checked answers (question id -> keys) and
-    ``score`` the questions answered correctly so far. Where widgets cannot render it
-    shows the quiz as text, answers hidden.
+    Build it with :func:`quiz_widget`. ``index`` is the question shown, ``answers`` the
+    checked ones (id -> keys), ``score`` how many were right; without widgets it shows text.
 
     Examples
     --------
@@ -747,12 +718,10 @@ def quiz_widget(
 ) -> QuizWidget | Quiz:
     """Show a quiz one question at a time with feedback and a running score.
 
-    ``quiz`` is a Quiz or a lesson name/number for ``load_quiz``; ``seed`` orders the
-    choices (:meth:`~course_utils.quiz.Quiz.shuffled`; None: ``learner_seed()``).
-    ``static`` True returns the shuffled Quiz itself (text, answers hidden), False the
-    widget, None decides as :func:`widgets_available` says; ``check_answers`` on either
-    takes the keys shown. Keyboard: Tab moves between the choices and the buttons, arrow
-    keys pick, Space or Enter presses.
+    ``quiz`` is a Quiz or a lesson name/number; ``seed`` orders the choices (None:
+    ``learner_seed()``). ``static`` True returns the shuffled Quiz (text, answers hidden),
+    False the widget, None decides as :func:`widgets_available` says; ``check_answers`` on
+    either takes the keys shown. Keyboard: Tab, arrow keys, Space or Enter.
 
     Examples
     --------
