@@ -240,24 +240,14 @@ def download_and_extract(
 ) -> Path:
     """Download an archive with ``keras.utils.get_file``, verify it, extract it into ``dest``.
 
-    Safe to run again: a finished download returns at once. After any error
-    nothing new is left in ``dest`` (nor ``dest`` itself, when this call
-    created it).
-
-    Parameters
-    ----------
-    url : str
-        ``https://``, ``http://`` or ``file://`` URL of a zip or tar archive.
-    dest : path-like
-        Folder that receives the archive's contents; created when missing.
-    sha256 : str or None
-        Expected SHA-256 of the archive (64 hex digits); ``None`` skips the check.
-    archive_name : str, optional
-        Name of the archive inside ``dest`` (default: the URL's last part). A
-        file of that name matching ``sha256`` is used instead of downloading.
-    what, keep_archive, progress, timeout, stream
-        Name of the data for messages; keep the archive in ``dest``; show Keras'
-        progress bar on ``stream`` (stderr by default); seconds to wait.
+    ``url`` (``https://``, ``http://`` or ``file://``) points to a zip or tar
+    archive whose SHA-256 must be ``sha256`` (64 hex digits; ``None`` skips the
+    check). A file ``dest/archive_name`` (default: the URL's last part) with
+    that SHA-256 is used instead of downloading; ``keep_archive`` keeps the
+    download there. ``what`` names the data in messages; ``progress`` shows
+    Keras' bar on ``stream`` (stderr); ``timeout`` is in seconds. Safe to run
+    again: a finished download returns at once. After any error nothing new is
+    left in ``dest`` (nor ``dest`` itself, when this call created it).
 
     Raises
     ------

@@ -478,15 +478,11 @@ def decode_files(
     """
     height, width = as_size(image_size)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    images = np.zeros((len(files), height, width, 3), dtype=np.uint8)
     dataset = _image_dataset(
         files, labels, (height, width), batch_size=256, crop_to_aspect_ratio=crop_to_aspect_ratio
     )
-    start = 0
-    for batch, _ in dataset:
-        images[start : start + len(batch)] = np.clip(np.rint(np.asarray(batch)), 0, 255)
-        start += len(batch)
-    return images, labels
+    batches = [np.clip(np.rint(np.asarray(batch)), 0, 255).astype(np.uint8) for batch, _ in dataset]
+    return np.concatenate([np.zeros((0, height, width, 3), np.uint8), *batches]), labels
 
 
 # --- Writing a small class-folder data set from the shapes ---

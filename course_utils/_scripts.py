@@ -3,7 +3,9 @@
 ``course-download-cats-vs-dogs`` and ``course-make-image-folder`` are
 installed with the package; ``python data_scripts/<name>.py`` runs the same
 functions. Each is a command-line front end for a function of
-:mod:`course_utils.data` and returns the exit status.
+:mod:`course_utils.data`: it takes ``argv``, the command-line arguments
+(``sys.argv[1:]`` by default; ``--help`` lists them), and returns the exit
+status, 0 on success (an error's message goes to stderr).
 """
 
 from __future__ import annotations
@@ -31,19 +33,8 @@ def download_cats_vs_dogs(argv: Sequence[str] | None = None) -> int:
 
     About 787 MB from Microsoft: 25,000 JPEGs in ``PetImages/Cat`` and
     ``PetImages/Dog``. The logic is :func:`course_utils.data.download_cats_vs_dogs`
-    (SHA-256 checked, unsafe members refused, safe to run again) and
-    :func:`course_utils.data.scan_image_folder` (corrupt files listed, never deleted).
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        The command-line arguments (``sys.argv[1:]`` by default); ``--help``
-        lists them.
-
-    Returns
-    -------
-    int
-        0 on success, 1 when the download failed (the message is on stderr).
+    and :func:`course_utils.data.scan_image_folder`. Exit status 1: the
+    download failed.
 
     Examples
     --------
@@ -105,19 +96,8 @@ def make_image_folder(argv: Sequence[str] | None = None) -> int:
     """Write a small class-folder data set (PNG and JPEG files) of the course's shapes.
 
     The layout is that of real data sets, ``<out>/<class_name>/<image files>``;
-    the logic is :func:`course_utils.data.write_image_folder`, which never
-    writes into a folder that is not empty.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        The command-line arguments (``sys.argv[1:]`` by default); ``--help``
-        lists them.
-
-    Returns
-    -------
-    int
-        0 on success, 2 when the arguments or the target were refused.
+    the logic is :func:`course_utils.data.write_image_folder`. Exit status 2:
+    the arguments or the target were refused.
 
     Examples
     --------

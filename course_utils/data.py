@@ -411,9 +411,7 @@ def _split_layout(root: Path) -> dict[str, Path] | None:
             ):
                 found[split] = candidate
                 break
-    if "train" in found and len(found) > 1:
-        return found
-    return None
+    return found if "train" in found and len(found) > 1 else None
 
 
 def _quotas(n: int | None, n_classes: int, rng: np.random.Generator) -> list[int | None]:
