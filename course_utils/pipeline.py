@@ -1,9 +1,8 @@
 """The course's input pipeline, and a trace of its stages measured on real tensors.
 
 :func:`build_pipeline` builds the ``tf.data.Dataset`` the course trains on;
-:func:`trace_pipeline` runs it (and optionally a model) and reports each stage in the order
-the code runs it, as a :class:`PipelineTrace` (an HTML table with thumbnails in Jupyter,
-text in a terminal); :func:`plot_data_flow` draws the same stages as a diagram.
+:func:`trace_pipeline` runs it (and optionally a model) and reports each stage, in the order
+the code runs it, as a :class:`PipelineTrace`; :func:`plot_data_flow` draws it as a diagram.
 """
 
 from __future__ import annotations
@@ -104,11 +103,10 @@ def build_pipeline(
 class PipelineStage:
     """One row of a :class:`PipelineTrace`.
 
-    ``name`` (``"Shuffle and batch"``) and ``call``, its code
-    (``"shuffle(1000, seed=0).batch(32)"``); ``input_shape`` and ``output_shape`` (the
-    first axis counts rows); ``operation`` in words; the output's ``dtype`` and measured
-    ``value_range`` (min, max); a text ``example`` and a few example ``pictures``
-    ``(k, H, W, C)`` on the 0-255 scale (or None).
+    ``name`` (``"Shuffle and batch"``) and ``call``, its code (``"batch(32)"``);
+    ``input_shape`` and ``output_shape`` (the first axis counts rows); ``operation`` in words;
+    the output's ``dtype`` and measured ``value_range`` (min, max); a text ``example`` and a
+    few example ``pictures`` ``(k, H, W, C)`` on the 0-255 scale (or None).
 
     Examples
     --------
@@ -138,9 +136,8 @@ class PipelineTrace(Report):
     """The stages of the input pipeline (and model), in the order the code runs them.
 
     ``stages``: one :class:`PipelineStage` each; ``batches_per_epoch``; ``dataset``: the
-    traced pipeline, ready for ``model.fit`` (the trace took its first batch, so the next
-    pass is a new epoch with a new order: build it again with the same seed to see that
-    batch).
+    traced pipeline for ``model.fit`` (its first batch was taken, so the next pass is a new
+    epoch, a new order: build it again with the same seed to see that batch).
 
     Examples
     --------
@@ -197,11 +194,8 @@ def _stage(
     name: str, call: str, source: Any, operation: str, out: Any, example: str, pictures: Any
 ) -> PipelineStage:
     """A stage measured on its real output ``out``: shape, dtype and value range."""
-    value_range = (float(np.min(out)), float(np.max(out)))
-    dtype = str(out.dtype)
-    return PipelineStage(
-        name, source.shape, operation, out.shape, dtype, value_range, example, pictures, call
-    )
+    measured = (out.shape, str(out.dtype), (float(np.min(out)), float(np.max(out))))
+    return PipelineStage(name, source.shape, operation, *measured, example, pictures, call)
 
 
 def _listing(values: np.ndarray, count: int, spec: str) -> str:
@@ -220,14 +214,12 @@ def trace_pipeline(
 ) -> PipelineTrace:
     """Run the course pipeline (and a model) and describe every stage with real numbers.
 
-    The stages are those of :func:`build_pipeline` (``images``, ``labels``, ``augmenter``,
-    ``batch_size`` and ``seed`` as there), in the order it runs them: the data set in
-    memory, shuffle and batch, augmentation (with an augmenter), prefetch, then ``model``
-    (optional; it must take the images' size and channels: resize them, or start it with
-    ``keras.layers.Resizing`` and an input of any size). Each is measured on the first
-    batch of the pipeline built with ``seed``; the batch before augmentation comes from the
-    same pipeline without the augmenter, which shuffles in the same order. Returns a
-    :class:`PipelineTrace` of 3 to 5 stages (``.dataset`` is the pipeline).
+    The stages of :func:`build_pipeline` (same arguments), in the order it runs them: the
+    data set in memory, shuffle and batch, augmentation (with an augmenter), prefetch, then
+    ``model`` (optional; it must take the images' size and channels: resize them, or start
+    it with ``keras.layers.Resizing`` and an input of any size). Each is measured on the
+    first batch of the pipeline built with ``seed``; the batch before augmentation comes
+    from the same pipeline without the augmenter, which shuffles in the same order.
 
     Examples
     --------
@@ -241,7 +233,6 @@ def trace_pipeline(
     dataset = build_pipeline(images, labels, augmenter, batch_size, seed=seed)  # checks them
     plain = build_pipeline(images, labels, None, batch_size, seed=seed)
     images = as_images(images, "images", channels=None)
-    labels = as_labels(labels, "labels", n=len(images))
     if model is not None:
         _prepare_image(model, images[0], "images")  # the model takes these images
     after, batch_labels = (np.asarray(t) for t in next(iter(dataset)))
@@ -253,7 +244,7 @@ def trace_pipeline(
 
     call = "Dataset.from_tensor_slices((images, labels))"
     what = "images and labels in memory; one (image, label) pair per row"
-    example = f"first image, label {int(labels[0])}"
+    example = f"first image, label {int(np.asarray(labels)[0])}"
     stages = [_stage("Original dataset", call, images, what, images, example, images[:1])]
     call = f"shuffle({n}, seed={seed}).batch({batch_size})"
     what = f"shuffle all {n} rows (seed {seed}), a new order each epoch, and group them into "
@@ -304,9 +295,8 @@ def _wrap_code(code: str, width: int = 24) -> str:
 def plot_data_flow(trace: PipelineTrace, fig: Figure | None = None) -> Figure:
     """Draw a :class:`PipelineTrace` as a diagram: one box per stage, arrows between.
 
-    Each box (a text artist) shows the stage's name, its code and the shape, dtype and
-    range that come out of it. Draws into ``fig`` (cleared first) or a new Figure and
-    returns it.
+    Each box (a text artist) shows the stage's name, code and output shape, dtype and range.
+    Draws into ``fig`` (cleared first) or a new Figure and returns it.
 
     Examples
     --------

@@ -1,10 +1,9 @@
 """Traces that make training and prediction visible.
 
-:class:`TrainingTrace`, a Keras callback, records every epoch and reads the curves back
-as plain observations (see :func:`epoch_observations`); :func:`trace_metrics` and
-:func:`plot_trace_epoch` replay a run epoch by epoch; :func:`prediction_trace` follows one
-image through every layer to the class probabilities. Every trace of the course (these and
-:class:`course_utils.pipeline.PipelineTrace`) is a :class:`Report`: one
+:class:`TrainingTrace`, a Keras callback, records every epoch and reads the curves back as
+plain observations; :func:`trace_metrics` and :func:`plot_trace_epoch` replay a run;
+:func:`prediction_trace` follows one image through every layer to the class probabilities.
+Every trace (also :class:`course_utils.pipeline.PipelineTrace`) is a :class:`Report`: one
 :class:`course_utils._display.Table` shown as text, Markdown and HTML.
 """
 
@@ -63,14 +62,11 @@ class Report:
 
     Examples
     --------
-    >>> class Two(Report):
+    >>> class One(Report):
     ...     def table(self, html=False):
-    ...         return _display.Table(["n"], [["1"], ["2"]])
-    >>> print(Two().to_markdown())
-    | n |
-    |---|
-    | 1 |
-    | 2 |
+    ...         return _display.Table(["n"], [["1"]])
+    >>> One().to_markdown().splitlines()
+    ['| n |', '|---|', '| 1 |']
     """
 
     def table(self, html: bool = False) -> _display.Table:  # pragma: no cover - abstract
@@ -113,9 +109,8 @@ def epoch_observations(
     the epoch before) the first matching rule wins:
 
     * the loss is NaN or infinite: ``"diverged"``;
-    * no new lowest validation loss for ``patience`` epochs or more, and the training loss
-      below its value at that lowest epoch: ``"overfitting"`` (a one-epoch rise is a
-      wiggle; ``keras.callbacks.EarlyStopping`` waits the same way);
+    * no new lowest validation loss for ``patience`` epochs or more (``EarlyStopping`` waits
+      the same way) and the training loss below its value then: ``"overfitting"``;
     * ``gain >= IMPROVING`` (10 %): ``"improving"``;
     * no epoch has improved yet and the loss, not rising, is within ``WARM_UP`` (25 %)
       of epoch 1's: ``"warming up"``;
@@ -182,10 +177,9 @@ class ValidationTurn:
     """Did the validation loss turn up after its minimum? :func:`validation_turn`'s result.
 
     ``best_epoch`` (1-based) and ``best``: the lowest validation loss; ``epochs_after``:
-    epochs run after it; ``rise``: how much the line fitted through the losses from
-    ``best_epoch`` on rises over them (0 with fewer than two); ``wiggle``: the losses'
-    root-mean-square distance from that line (one epoch's noise); ``patience``: epochs
-    after the minimum needed to call it a turn.
+    epochs run after it; ``rise`` and ``wiggle``: the rise of the line fitted through the
+    losses from then on (0 with fewer than two) and their RMS distance from it (one epoch's
+    noise); ``patience``: epochs after the minimum needed to call it a turn.
 
     Examples
     --------
@@ -217,11 +211,10 @@ class ValidationTurn:
 def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> ValidationTurn:
     """Measure how the validation loss moved after its lowest epoch.
 
-    A line is fitted through the validation losses from the lowest epoch to the last; the
-    U-turn is *confirmed* when at least ``patience`` (>= 1) epochs followed the minimum and
-    the line rises by more than twice the losses' spread around it, so that noise, or one
-    high last value, makes no turn. ``val_loss`` holds one value per epoch (NaN or None
-    are skipped); without a finite one it is a ValueError.
+    A line is fitted through the validation losses from the lowest epoch on (NaN or None
+    skipped; without a finite one, a ValueError); the U-turn is *confirmed* when at least
+    ``patience`` (>= 1) epochs followed the minimum and the line rises by more than twice
+    the losses' spread around it, so that noise, or one high last value, makes no turn.
 
     Examples
     --------
@@ -273,9 +266,8 @@ def trace_metrics(trace: Any) -> tuple[dict[str, list[float]], list[str]]:
 
     ``trace`` is a :class:`TrainingTrace`, the ``History`` of ``model.fit`` or a mapping
     such as ``{"loss": [...], "val_loss": [...]}``. Returns the metrics (name -> one value
-    per epoch, NaN where not logged; losses, accuracy, then validation metrics) and one
-    remark per epoch: the trace's own, else :func:`epoch_observations` of its ``"loss"``
-    (else empty strings).
+    per epoch, NaN where not logged; losses first, validation metrics last) and one remark
+    per epoch (the trace's own, else :func:`epoch_observations` of ``"loss"``, else "").
 
     Examples
     --------
@@ -322,9 +314,7 @@ def plot_trace_epoch(
     ['loss']
     """
     epochs = len(next(iter(metrics.values())))
-    epoch = as_int(epoch, "epoch")
-    if epoch > epochs:
-        raise ValueError(f"epoch must be between 1 and {epochs}; got {epoch}")
+    epoch = as_int(epoch, "epoch", maximum=epochs)
     groups = [(title, [k for k in metrics if word in k]) for title, word in _PANELS.items()]
     groups = [group for group in groups if group[1]] or [("metric", list(metrics))]
     fig = _display.fresh_figure(fig, (5.5 * len(groups), 3.8))
@@ -377,10 +367,9 @@ _ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical
 class TrainingTrace(Report, keras.callbacks.Callback):
     """A Keras callback that records and explains every training epoch.
 
-    Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered 1, 2, ... in the
-    order they are recorded (across several ``fit`` calls), so use a new trace for each
-    experiment. ``patience`` is that of :func:`epoch_observations`: give it the
-    ``EarlyStopping`` callback's to read its decision.
+    Pass it to ``model.fit(..., callbacks=[trace])``; epochs are numbered 1, 2, ... as
+    recorded, across ``fit`` calls (use a new trace per experiment). ``patience``: as in
+    :func:`epoch_observations`; give it the ``EarlyStopping`` callback's to read its decision.
 
     Examples
     --------
@@ -565,17 +554,15 @@ class TrainingTrace(Report, keras.callbacks.Callback):
         if not self._metrics:
             raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
         history = _history(self)
-        panels = [("Loss", "loss")]
-        if self._accuracy_key():
-            panels.append(("Accuracy", self._accuracy_key()))
+        x = self.epochs
+        panels = [("Loss", "loss"), ("Accuracy", self._accuracy_key())]
+        panels = [(title, key) for title, key in panels if key]
         fig = _display.fresh_figure(fig, (4.2 * len(panels), 3.2))
         for i, (title, key) in enumerate(panels):
             ax = fig.add_subplot(1, len(panels), i + 1)
-            ax.plot(self.epochs, history[key], "o-", color=COLOURS[0], label="training")
+            ax.plot(x, history[key], "o-", color=COLOURS[0], label="training")
             if f"val_{key}" in history:
-                ax.plot(
-                    self.epochs, history[f"val_{key}"], "s--", color=COLOURS[1], label="validation"
-                )
+                ax.plot(x, history[f"val_{key}"], "s--", color=COLOURS[1], label="validation")
             _epoch_axis(ax, title, len(self))
         return fig
 
@@ -767,12 +754,11 @@ def prediction_trace(
 ) -> PredictionTrace:
     """Follow one image through every layer of a model to its prediction.
 
-    ``model``: a Sequential or Functional classifier whose output is ``(N, K)`` class scores
-    (softmax probabilities, logits, or one sigmoid unit); ``image``: one image ``(H, W, C)``
-    or ``(H, W)`` on the 0-255 scale that fits it; ``class_names``: optional, one per
-    class. Returns the :class:`PredictionTrace` of every layer in (topological) order. An
-    image that does not fit, an output that is not class scores or class names that do not
-    match the classes are a ValueError.
+    ``model``: a Sequential or Functional classifier with ``(N, K)`` class scores (softmax
+    probabilities, logits, or one sigmoid unit); ``image``: ``(H, W, C)`` or ``(H, W)`` on
+    the 0-255 scale, fitting the model; ``class_names``: optional, one per class. The steps
+    follow the layers in (topological) order. An image that does not fit, an output that is
+    not class scores or names that do not match the classes are a ValueError.
 
     Examples
     --------
@@ -804,8 +790,6 @@ def prediction_trace(
         names = [str(n) for n in class_names]
     first = _step(1, "input", "image", batch[0], "the image as the model receives it")
     steps = [replace(first, picture=_display.display_image(batch[0])[np.newaxis])]
-    for i, (layer, value) in enumerate(zip(layers, values, strict=True)):
-        steps.append(
-            _step(i + 2, layer.name, layer.__class__.__name__, value, describe_layer(layer))
-        )
+    for i, (layer, value) in enumerate(zip(layers, values, strict=True), 2):
+        steps.append(_step(i, layer.name, type(layer).__name__, value, describe_layer(layer)))
     return PredictionTrace(steps, probabilities, int(np.argmax(probabilities)), names, note)
