@@ -62,22 +62,20 @@ def make_augmenter(
 ) -> keras.Sequential | FusedAugmentation:
     """Build the course's augmenter from Keras preprocessing layers.
 
-    The layers are random only with ``training=True`` (in ``model.fit`` or
-    :func:`apply_augmenter`); at prediction time they pass images through. ``None`` or ``0``
-    switches a transform off.
+    Random only with ``training=True`` (in ``model.fit`` or :func:`apply_augmenter`); at
+    prediction time images pass through. ``None`` or ``0`` switches a transform off.
 
     Parameters
     ----------
     flip : {"horizontal", "vertical", "horizontal_and_vertical"} or None
         Random mirror images (``RandomFlip``).
     rotation : float or None
-        Largest turn as a fraction of a full turn, in [0, 1]: 0.1 is up to 36 degrees either
-        way (``RandomRotation``).
+        Largest turn, a fraction of a full turn in [0, 1]: 0.1 is up to 36 degrees either way.
     brightness : float or None
-        Largest shift as a fraction of 0-255, in [0, 1]: 0.2 adds up to +-51, then clips.
+        Largest shift, a fraction of 0-255 in [0, 1]: 0.2 adds up to +-51, then clips.
     zoom, translation : float or None
         Largest zoom in or out (in [0, 1)), or shift of both axes (in [0, 1]), as a fraction
-        of the size (``RandomZoom``, ``RandomTranslation``).
+        of the size.
     contrast : float or None
         In [0, 1]: contrast scaled by a factor in [1, 1 + contrast] (``RandomContrast``,
         whose lower bound for one number is ``max(-contrast, 0)``).
@@ -105,35 +103,33 @@ def make_augmenter(
         raise ValueError(f"flip must be one of {FLIP_MODES} or None; got {flip!r}")
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {FILL_MODES}; got {fill_mode!r}")
-    rotation = as_fraction(rotation, "rotation", meaning=" (fraction of a full turn)")
-    brightness = as_fraction(brightness, "brightness", meaning=" (fraction of 0-255)")
-    zoom = as_fraction(zoom, "zoom", meaning=" (fraction of the size)", inclusive=False)
-    contrast = as_fraction(contrast, "contrast")
-    translation = as_fraction(translation, "translation", meaning=" (fraction of the size)")
-    shear = as_fraction(shear, "shear")
+    strengths = {  # in the order the layers are applied
+        "rotation": as_fraction(rotation, "rotation", meaning=" (fraction of a full turn)"),
+        "zoom": as_fraction(zoom, "zoom", meaning=" (fraction of the size)", inclusive=False),
+        "translation": as_fraction(translation, "translation", meaning=" (fraction of the size)"),
+        "shear": as_fraction(shear, "shear"),
+        "brightness": as_fraction(brightness, "brightness", meaning=" (fraction of 0-255)"),
+        "contrast": as_fraction(contrast, "contrast"),
+    }
     seed = as_seed(seed)
     if fused:
-        strengths = dict(rotation=rotation, zoom=zoom, translation=translation, shear=shear)
-        strengths.update(brightness=brightness, contrast=contrast, fill_mode=fill_mode, seed=seed)
-        return FusedAugmentation(
-            flip=flip or None, value_range=(0, 255), name="augmentation", **strengths
-        )
-
+        options = dict(fill_mode=fill_mode, seed=seed, value_range=(0, 255), name="augmentation")
+        return FusedAugmentation(flip=flip or None, **strengths, **options)
     L, fill, color = keras.layers, {"fill_mode": fill_mode}, {"value_range": (0, 255)}
-    chain = {  # name: the layer, or a false value when off; in the order they are applied
-        "flip": flip and partial(L.RandomFlip, flip),
-        "rotation": rotation and partial(L.RandomRotation, rotation, **fill),
-        "zoom": zoom and partial(L.RandomZoom, zoom, **fill),
-        "translation": translation
-        and partial(L.RandomTranslation, translation, translation, **fill),
-        "shear": shear and partial(L.RandomShear, x_factor=shear, **fill),
-        "brightness": brightness and partial(L.RandomBrightness, brightness, **color),
-        "contrast": contrast and partial(L.RandomContrast, contrast, **color),
+    builders = {  # name: the layer for a strength
+        "flip": L.RandomFlip,
+        "rotation": partial(L.RandomRotation, **fill),
+        "zoom": partial(L.RandomZoom, **fill),
+        "translation": lambda v, **k: L.RandomTranslation(v, v, **fill, **k),
+        "shear": lambda v, **k: L.RandomShear(x_factor=v, **fill, **k),
+        "brightness": partial(L.RandomBrightness, **color),
+        "contrast": partial(L.RandomContrast, **color),
     }
     layers: list[keras.layers.Layer] = []
-    for name, build in chain.items():
-        if build:
-            layers.append(build(seed=None if seed is None else seed + len(layers), name=name))
+    for name, value in {"flip": flip, **strengths}.items():
+        if value:
+            layer_seed = None if seed is None else seed + len(layers)
+            layers.append(builders[name](value, seed=layer_seed, name=name))
     return keras.Sequential(layers, name="augmentation")
 
 
@@ -153,10 +149,7 @@ def _seed_tensor(seed: int | tf.Tensor) -> tf.Tensor:
 
 
 def _transformation(layer: keras.layers.Layer, images: tf.Tensor, seed: tf.Tensor) -> Any:
-    """One layer's random values for a batch from ``seed``, as its ``transform_images`` reads them.
-
-    None when the layer cannot be seeded here.
-    """
+    """One layer's random values for a batch from ``seed`` (None: not seedable here)."""
     if isinstance(layer, FusedAugmentation):
         return layer.get_random_transformation(images, training=True, seed=seed)
     shape = tf.shape(images)
@@ -205,10 +198,9 @@ def apply_augmenter(
     """Augment a batch in training mode, reproducibly when a seed is given.
 
     Works eagerly and in ``tf.data`` (also a parallel ``map``). Layer ``i`` of the flattened
-    augmenter draws its values from seed ``i`` of ``stateless_split(seed)`` with
-    ``tf.random.stateless_uniform`` and applies them with its public ``transform_images`` (a
-    ``FusedAugmentation`` takes the seed itself; other image layers get a ``SeedGenerator``
-    made from it, when called eagerly).
+    augmenter draws its values from seed ``i`` of ``stateless_split(seed)`` and applies them
+    with its public ``transform_images`` (a ``FusedAugmentation`` takes the seed itself; other
+    image layers get a ``SeedGenerator`` made from it, when called eagerly).
 
     Parameters
     ----------
@@ -333,10 +325,7 @@ _BOUNDS = {
 
 @dataclass(frozen=True)
 class AugmentationSettings:
-    """One fixed set of transform values (what one random draw of an augmenter picks).
-
-    Units and signs are those of the Keras layers: a value is the factor you would pin in
-    the layer (``RandomRotation((r, r))`` and so on).
+    """One fixed set of transform values (one draw of an augmenter), in the Keras layers' units.
 
     Attributes
     ----------
@@ -364,16 +353,14 @@ class AugmentationSettings:
     flip: bool = False
 
     def __str__(self) -> str:
-        parts = ["flipped"] if self.flip else []
-        if self.rotation:
-            parts.append(f"rotated {self.rotation:+.2f} turn ({self.rotation * 360:+.0f} deg)")
-        if self.zoom:
-            parts.append(f"zoom {self.zoom:+.2f} ({'out' if self.zoom > 0 else 'in'})")
-        if self.brightness:
-            parts.append(f"brightness {self.brightness:+.2f}")
-        if self.contrast:
-            parts.append(f"contrast {self.contrast:+.2f}")
-        return ", ".join(parts) or "unchanged"
+        parts = {
+            "flip": "flipped",
+            "rotation": f"rotated {self.rotation:+.2f} turn ({self.rotation * 360:+.0f} deg)",
+            "zoom": f"zoom {self.zoom:+.2f} ({'out' if self.zoom > 0 else 'in'})",
+            "brightness": f"brightness {self.brightness:+.2f}",
+            "contrast": f"contrast {self.contrast:+.2f}",
+        }
+        return ", ".join(text for key, text in parts.items() if getattr(self, key)) or "unchanged"
 
 
 def pinned_layers(settings: AugmentationSettings) -> str:
@@ -476,16 +463,12 @@ def random_settings(
     contrast: float = 0.2,
     flip: bool = True,
 ) -> AugmentationSettings:
-    """Draw one set of values the way ``make_augmenter(...)`` with these strengths would.
+    """Draw one :class:`AugmentationSettings` the way ``make_augmenter`` with these strengths would.
 
     Each value is drawn uniformly in ``[-strength, strength]`` (strengths in
     :func:`make_augmenter`'s units, at most the ranges of :class:`AugmentationSettings`), then
     rounded to the explorer's slider steps; with ``flip`` a coin decides a left-right flip. The
     same ``seed`` gives the same draw.
-
-    Returns
-    -------
-    AugmentationSettings
 
     Examples
     --------
@@ -588,11 +571,10 @@ def _given(value: Any) -> bool:
     return isinstance(value, _LISTS) or bool(value)
 
 
-# Per-argument translators, listed in _TRANSLATORS: each reads its arguments from the
-# legacy keyword arguments ``kw``, builds its layer with the ``geometry`` keyword arguments
-# (fill_mode, fill_value, interpolation) where it moves pixels, and adds it to ``out``.
-
-
+# Per-argument translators, listed in _TRANSLATORS in the order of the layers they add: each
+# reads its arguments from the legacy keyword arguments ``kw``, builds its layer with the
+# ``geometry`` keyword arguments (fill_mode, fill_value, interpolation) where it moves pixels,
+# and adds it to ``out``.
 def _flip(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     flips = [m for m in ("horizontal", "vertical") if kw[f"{m}_flip"]]
     mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
@@ -698,10 +680,7 @@ def _channel_shift(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
 
 
 def _rescale(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
-    scale = kw["rescale"]
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
-        raise TypeError(f"rescale must be a number; got {describe(scale)}")
-    scale = float(scale)
+    scale = as_number(kw["rescale"], "rescale")
     inverse = round(1 / scale) if scale else 0
     shown = f"1/{inverse}" if inverse and abs(1 / scale - inverse) < 1e-6 else f"{scale:.4g}"
     note = (
@@ -711,8 +690,7 @@ def _rescale(kw: dict, geometry: dict, out: LegacyTranslation) -> None:
     out._add(keras.layers.Rescaling(scale, name="rescale"), "rescale", f"Rescaling({shown})", note)
 
 
-#: (legacy arguments, translator), in the order of the layers they add.
-_TRANSLATORS = (
+_TRANSLATORS = (  # (legacy arguments, translator)
     (("horizontal_flip", "vertical_flip"), _flip),
     (("rotation_range",), _rotation),
     (("width_shift_range", "height_shift_range"), _shift),

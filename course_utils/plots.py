@@ -662,9 +662,8 @@ def plot_model_diagram(model: keras.Model, fig: Figure | None = None) -> Figure:
         ax.text(x, -1.35, below, ha="center", va="top", fontsize=8)
         if i:
             start, end = (x - step + previous_width / 2, 0), (x - width / 2 - 0.05, 0)
-            ax.add_patch(
-                FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=8, color="0.4")
-            )
+            arrow = FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=8, color="0.4")
+            ax.add_patch(arrow)
         previous_width = width
     ax.set(xlim=(-step / 2, (len(stages) - 0.5) * step), ylim=(-2.0, 2.0))
     ax.set_axis_off()
