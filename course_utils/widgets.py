@@ -79,9 +79,8 @@ def widgets_available() -> bool:
     >>> widgets_available()  # a doctest runs outside a Jupyter kernel
     False
     """
-    if os.environ.get(STATIC_ENV, "").strip().lower() in {"1", "true", "yes"}:
-        return False
-    return in_jupyter_kernel()
+    forced = os.environ.get(STATIC_ENV, "").strip().lower() in {"1", "true", "yes"}
+    return not forced and in_jupyter_kernel()
 
 
 def _use_static(static: bool | None) -> bool:
@@ -165,10 +164,8 @@ def plot_augmentation(
         settings = [settings]
     settings = list(settings)
     if not settings or not all(isinstance(s, AugmentationSettings) for s in settings):
-        raise TypeError(
-            "settings must be an AugmentationSettings or a non-empty list of them; "
-            f"got {describe(settings)}"
-        )
+        what = "an AugmentationSettings or a non-empty list of them"
+        raise TypeError(f"settings must be {what}; got {describe(settings)}")
     original = _image_0_255(image)
     panels = [("original", original)] + [
         (str(s).replace(", ", "\n"), augment_image(original, **vars(s))) for s in settings
@@ -226,7 +223,6 @@ class AugmentationExplorer(_Explorer):
         self.allow_flip = flip
         self.seed = seed
         self.draws = 0
-        self.result = image
         style = {"description_width": "130px"}
         self.sliders = {
             key: _slider("FloatSlider", *_LABELS[key], min=low, max=high, step=step, style=style)
@@ -306,10 +302,9 @@ class AugmentationExplorer(_Explorer):
 
     def static_figure(self) -> Figure:
         """Original, the current result and three random draws (for static output)."""
+        draws = _draws(self.seed, self.allow_flip, self.strengths, 3)
         current = [] if self.settings == AugmentationSettings() else [self.settings]
-        return plot_augmentation(
-            self.image, current + _draws(self.seed, self.allow_flip, self.strengths, 3)
-        )
+        return plot_augmentation(self.image, current + draws)
 
 
 def augmentation_explorer(
@@ -326,23 +321,12 @@ def augmentation_explorer(
     """Explore flips, rotations, brightness, zoom and contrast on one image.
 
     A slider applies exactly its value with the Keras layer pinned to it, in the layer's
-    units and sign; "New random draw" sets the controls as a random augmenter would.
-
-    Parameters
-    ----------
-    image : array-like, shape (H, W, C) or (H, W)
-        uint8 0-255 or float (0-255, or 0-1), 1 or 3 channels.
-    rotation, brightness, zoom, contrast : float
-        Strengths of the random draws, in ``make_augmenter``'s units.
-    flip : bool
-        Whether random draws may flip the image.
-    seed : int
-        Seed of the random draws (same seed, same draws).
-    max_size : int or None, default 256
-        Larger images are scaled down to this longer side, for quick sliders (None: keep).
-    static : bool or None
-        True: the original and four random draws as a figure; False: the explorer; None:
-        as :func:`widgets_available` says.
+    units and sign; "New random draw" sets the controls as a random augmenter with these
+    strengths (``make_augmenter``'s units), ``flip`` and ``seed`` would. ``image`` is
+    ``(H, W, C)`` or ``(H, W)``, uint8 or float (0-255 or 0-1), 1 or 3 channels; one larger
+    than ``max_size`` on its longer side is scaled down (None: kept). ``static`` True
+    returns the original and four random draws as a figure, False the explorer, None
+    decides as :func:`widgets_available` says.
 
     Examples
     --------
@@ -449,17 +433,10 @@ def feature_map_explorer(
 ) -> FeatureMapExplorer | Figure:
     """Pick a layer and a channel of a CNN and see that feature map for one image.
 
-    Parameters
-    ----------
-    model : keras.Model
-        An image model with convolution layers.
-    image : array-like, shape (H, W, C)
-        One image of the size the model takes, 0-255.
-    layer : str, optional
-        Layer selected first; default the first of :func:`feature_map_layers`.
-    static : bool or None
-        True: the layer's first 16 feature maps as a figure; False: the explorer; None:
-        as :func:`widgets_available` says.
+    ``image`` ``(H, W, C)``, 0-255, has the size the ``model`` takes; ``layer`` is selected
+    first (default: the first of :func:`feature_map_layers`). ``static`` True returns the
+    layer's first 16 maps as a figure, False the explorer, None decides as
+    :func:`widgets_available` says.
 
     Examples
     --------
@@ -561,21 +538,15 @@ class QuizWidget(_Explorer):
 
     def __init__(self, quiz: Quiz):
         self.quiz = quiz
-        self.index = 0
-        self.answers: dict[str, tuple[str, ...]] = {}
-        self.score = 0
         self.header = ipw.HTML()
         self.prompt = ipw.HTML()
         self.radio = ipw.RadioButtons(layout={"width": "auto"})
-        self.checks: list[Any] = []
         self.checks_box = ipw.VBox()
         self.feedback = ipw.HTML()
         self.check_button = ipw.Button(
             description="Check answer", tooltip="Check your answer", button_style="primary"
         )
-        self.next_button = ipw.Button(
-            description="Next question", tooltip="Go to the next question"
-        )
+        self.next_button = ipw.Button(description="Next question", tooltip="Show the next question")
         self.restart_button = ipw.Button(description="Start again", tooltip="Start the quiz again")
         self.check_button.on_click(lambda _: self.check())
         self.next_button.on_click(lambda _: self.next())
@@ -586,7 +557,7 @@ class QuizWidget(_Explorer):
             [self.header, self.prompt, self.radio, self.checks_box, self.buttons, self.feedback]
         )
         self.box.add_class("course-quiz")
-        self._show()
+        self.restart()
 
     @property
     def question(self) -> Question:
@@ -653,7 +624,7 @@ class QuizWidget(_Explorer):
     def restart(self) -> None:
         """Clear the answers and the score and go back to the first question."""
         self.index = 0
-        self.answers = {}
+        self.answers: dict[str, tuple[str, ...]] = {}
         self.score = 0
         self._show()
 
@@ -680,7 +651,7 @@ class QuizWidget(_Explorer):
         self.radio.options = [] if question.multiple else options
         self.radio.value = None
         self.radio.layout.display = "none" if question.multiple else ""
-        self.checks = [
+        self.checks: list[ipw.Checkbox] = [
             ipw.Checkbox(description=label, indent=False, layout={"width": "auto"})
             for label, _ in (options if question.multiple else [])
         ]
@@ -734,6 +705,4 @@ def quiz_widget(
     if not len(quiz):
         raise ValueError(f"quiz: {quiz.lesson!r} has no questions")
     quiz = quiz.shuffled(learner_seed() if seed is None else seed)
-    if _use_static(static):
-        return quiz
-    return QuizWidget(quiz)
+    return quiz if _use_static(static) else QuizWidget(quiz)
