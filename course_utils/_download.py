@@ -209,9 +209,8 @@ def check_archive(archive: str | os.PathLike, root: str | os.PathLike) -> list[s
         f"{name!r} ({why})" for name, kind in kinds if (why := _unsafe_name(name, root) or kind)
     ]
     if problems:
-        shown = ", ".join(problems[:5]) + (
-            f" and {len(problems) - 5} more" if len(problems) > 5 else ""
-        )
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        shown = ", ".join(problems[:5]) + more
         raise UnsafeArchiveError(
             f"Refusing to extract {archive}: {len(problems)} member(s) would be written outside "
             f"{root} or are not plain files: {shown}. Nothing was extracted."

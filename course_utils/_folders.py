@@ -188,10 +188,9 @@ def _resolve_classes(root: Path, class_names: Sequence[str] | None) -> list[str]
 def _candidates(
     root: Path, class_names: Sequence[str] | None, rng: np.random.Generator | None = None
 ) -> tuple[list[str], list[SkippedFile], list[list[Path]]]:
-    """The classes of ``root``, the (non-hidden) files directly in it, and each class's files.
+    """The classes of ``root``, its loose files, and each class's files (sub-folders included).
 
-    A class's files are all those under ``root/<class>/`` (sub-folders included,
-    as Keras walks them) in name order, or shuffled by ``rng``.
+    A class's files come in name order, as Keras walks them, or shuffled by ``rng``.
     """
     names = _resolve_classes(root, class_names)
     loose = [
@@ -217,8 +216,8 @@ def _check_candidates(
 ) -> tuple[list[list[Path]], list[SkippedFile], int]:
     """Check files class by class, in the given order, until each quota of good ones is met.
 
-    Returns the loadable files per class (in name order), the skipped files, and
-    the number of files not opened (or not needed) once a quota was met.
+    Returns the good files per class (name order), the skipped ones, and how many
+    files were not opened (or not needed) once a quota was met.
     """
     total = sum(
         len(c) if q is None else min(len(c), q) for c, q in zip(candidates, quotas, strict=True)
@@ -340,22 +339,17 @@ def _image_dataset(
     crop_to_aspect_ratio: bool = False,
     interpolation: str = "bilinear",
 ) -> Any:
-    """Keras' steps for a folder: ``from_tensor_slices(paths).map(read + decode + resize)``.
-
-    Yields float32 ``(height, width, 3)`` images in ``[0, 255]`` and int32
-    labels, reshuffled each epoch when ``shuffle``.
-    """
+    """Keras' ``from_tensor_slices(paths).map(read + decode + resize)``: float32 0-255 images."""
     keras = _keras()
     import tensorflow as tf
 
-    height, width = size
     paths = [str(f) for f in files]
     labels = np.asarray(labels, dtype=np.int32).reshape(-1)
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), labels))
     if shuffle and paths:
         dataset = dataset.shuffle(len(paths), seed=as_int(seed, "seed", minimum=0))
     resize = keras.layers.Resizing(
-        height, width, interpolation=interpolation, crop_to_aspect_ratio=crop_to_aspect_ratio
+        *size, interpolation=interpolation, crop_to_aspect_ratio=crop_to_aspect_ratio
     )
 
     def load(path: Any, label: Any) -> tuple[Any, Any]:

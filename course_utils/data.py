@@ -542,9 +542,6 @@ def load_dataset(
 ) -> Splits:
     """Load a data set by name or folder path, as train/validation/test arrays.
 
-    The one switch of the notebooks: change ``name`` and everything after it
-    stays the same.
-
     Parameters
     ----------
     name : str or path-like
