@@ -219,8 +219,8 @@ def validation_turn(val_loss: Sequence[float], patience: int = PATIENCE) -> Vali
     Examples
     --------
     >>> turn = validation_turn([2.0, 1.5, 1.2, 1.25, 1.3, 1.4, 1.45, 1.5], patience=5)
-    >>> turn.best_epoch, turn.epochs_after, round(turn.rise, 2), round(turn.wiggle, 3)
-    (3, 5, 0.31, 0.012)
+    >>> turn.best_epoch, turn.epochs_after, round(turn.rise, 2), turn.confirmed
+    (3, 5, 0.31, True)
     """
     patience = as_int(patience, "patience")
     values = np.array([np.nan if v is None else float(v) for v in val_loss], dtype=float)
@@ -549,7 +549,8 @@ class TrainingTrace(Report, keras.callbacks.Callback):
     def plot(self, fig: Figure | None = None) -> Figure:
         """Draw the loss (and accuracy, if logged) per epoch, training and validation.
 
-        Into ``fig`` (cleared first) or a new Figure, returned: axes "Loss" (and "Accuracy").
+        Draws into ``fig`` (cleared first) or a new Figure and returns it: axes "Loss" (and
+        "Accuracy").
         """
         if not self._metrics:
             raise ValueError("trace has no epochs yet; pass it to model.fit(callbacks=[trace])")
