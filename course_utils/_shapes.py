@@ -315,8 +315,6 @@ def render_shape_masks(params: ShapeParams) -> np.ndarray:
     cols = (np.arange(width, dtype=np.float32) + 0.5)[None, None, :]
     for label, sdf in enumerate(_SDFS.values()):
         index = np.flatnonzero(params.labels == label)
-        if index.size == 0:
-            continue
         radius = params.radii[index].astype(np.float32)[:, None, None]
         theta = np.deg2rad(params.angles[index]).astype(np.float32)[:, None, None]
         cy = params.centers[index, 0].astype(np.float32)[:, None, None]
@@ -345,8 +343,6 @@ def render_shapes(params: ShapeParams) -> np.ndarray:
     height, width = params.image_size
     n = len(params)
     out = np.empty((n, height, width, 3), dtype=np.uint8)
-    if n == 0:
-        return out
     rows = ((np.arange(height, dtype=np.float32) + 0.5) / height - 0.5)[None, :, None]
     cols = ((np.arange(width, dtype=np.float32) + 0.5) / width - 0.5)[None, None, :]
     grad = params.gradient_angles.astype(np.float32)[:, None, None]
