@@ -1,6 +1,6 @@
-"""The course's CNN, and reading any built Keras image model: its layers with a phrase each,
-how it differs from another (a learner's written-out CNN from :func:`build_course_cnn`'s) and
-which layers have feature maps; the private helpers at the end serve plots, trace and widgets."""
+"""The course's CNN, and reading any built Keras image model: its layers with a phrase each, how
+it differs from another (a learner's written-out CNN from the course's) and which layers have
+feature maps. The private helpers at the end serve plots, trace, pipeline and widgets."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def build_course_cnn(
     Parameters
     ----------
     input_shape : tuple of int
-        ``(H, W, C)``, H and W at least 10 (so that both conv and pool blocks leave 1x1).
+        ``(H, W, C)``, H and W at least 10 (two conv+pool blocks must leave at least 1x1).
     num_classes : int
         Number of classes (at least 2), one output probability each.
     augmenter : keras.layers.Layer, optional
