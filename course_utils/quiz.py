@@ -20,8 +20,6 @@ has a prompt (which may hold a fenced code block), two or more choices keyed ``"
     [[questions.choices]]
     text = "To make the data set smaller"
     why = "Augmentation never removes images ..."
-
-The quiz widget lives in :mod:`course_utils.widgets` (``quiz_widget`` imports from here too).
 """
 
 from __future__ import annotations
@@ -100,9 +98,8 @@ class Question:
 
     Examples
     --------
-    >>> question = load_quiz("02")["aug-why"]
-    >>> question.correct_keys, question.multiple
-    (('a',), False)
+    >>> load_quiz("02")["aug-why"].correct_keys
+    ('a',)
     """
 
     id: str
@@ -129,15 +126,13 @@ class Question:
         """The question and its choices as plain text, answers hidden."""
         head = f"{number}. " if number is not None else ""
         hint = " (pick all that apply)" if self.multiple else ""
+        prose = textwrap.TextWrapper(_WIDTH, subsequent_indent="   ")
         lines = []
         for i, (is_code, part) in enumerate(_prompt_parts(f"{self.prompt}{hint}")):
-            if is_code:
-                lines.append(textwrap.indent(part, "       "))
-            else:
-                lead = head if i == 0 else "   "
-                lines.append(textwrap.fill(f"{lead}{part}", _WIDTH, subsequent_indent="   "))
-        wrapper = textwrap.TextWrapper(_WIDTH, initial_indent="   ", subsequent_indent="      ")
-        lines += [wrapper.fill(f"{choice.key}) {choice.text}") for choice in self.choices]
+            lead = head if i == 0 else "   "
+            lines.append(textwrap.indent(part, "       ") if is_code else prose.fill(lead + part))
+        choice = textwrap.TextWrapper(_WIDTH, initial_indent="   ", subsequent_indent="      ")
+        lines += [choice.fill(f"{c.key}) {c.text}") for c in self.choices]
         return "\n".join(lines)
 
 
@@ -205,9 +200,8 @@ class Feedback:
     @property
     def verdict(self) -> str:
         """``"Correct"`` or a short note on what was missed."""
-        if self.is_correct:
-            return "Correct"
-        return f"Not quite: the answer is {', '.join(self.correct_keys)}"
+        right = ", ".join(self.correct_keys)
+        return "Correct" if self.is_correct else f"Not quite: the answer is {right}"
 
     def __str__(self) -> str:
         return "\n".join([f"{self.question_id}: {self.verdict}", *self.explanations])
@@ -219,8 +213,7 @@ class QuizResult:
 
     Examples
     --------
-    >>> result = check_answers("02", {"aug-why": "a"})
-    >>> print(result.to_markdown().splitlines()[-1])
+    >>> print(check_answers("02", {"aug-why": "a"}).to_markdown().splitlines()[-1])
     | aug-why | a | a | correct |
     """
 
@@ -322,9 +315,7 @@ class Quiz:
     def _repr_html_(self) -> str:
         items = []
         for question in self.questions:
-            choices = "".join(
-                f"<li>{html.escape(c.key)}) {html.escape(c.text)}</li>" for c in question.choices
-            )
+            choices = "".join(f"<li>{c.key}) {html.escape(c.text)}</li>" for c in question.choices)
             items.append(
                 f"<li><p>{_prompt_html(question)} <code>{html.escape(question.id)}</code></p>"
                 f"<ul style='list-style: none'>{choices}</ul>"
@@ -340,9 +331,9 @@ class Quiz:
 def validate_bank(data: Mapping[str, Any], source: str = "bank") -> list[str]:
     """List what is wrong with a bank as read by :mod:`tomllib` (empty list: it is valid).
 
-    Every question needs a unique well-formed id, a known objective, a prompt, two or
-    more choices with distinct texts, a correct choice and an explanation per choice;
-    every objective must be asked. ``source`` (e.g. the file name) starts each message.
+    Every question needs a unique id, a known objective, a prompt, two or more distinct
+    choices, a correct one and a ``why`` for each; every objective must be asked.
+    ``source`` (e.g. the file name) starts each message.
 
     Examples
     --------

@@ -1,9 +1,9 @@
 """Interactive explorers and the quiz widget, each with a static view where widgets cannot run.
 
-Each object holds its ipywidgets in ``box`` and shows a static figure with alt text (the quiz:
-its text) where no widget manager runs (an HTML export, slides); outside a Jupyter kernel,
-with ``static=True`` or ``COURSE_STATIC_WIDGETS=1`` the functions return that figure (the
-shuffled Quiz) instead. UI only: the numbers come from ``augment``, ``trace`` and ``quiz``.
+Each object holds its ipywidgets in ``box`` and shows a figure with alt text (the quiz: its
+text) where no widget manager runs; outside a Jupyter kernel, with ``static=True`` or with
+``COURSE_STATIC_WIDGETS=1`` the functions return that figure (the shuffled Quiz) instead.
+UI only: the numbers come from ``augment``, ``models``, ``trace`` and ``quiz``.
 """
 
 from __future__ import annotations
@@ -148,14 +148,12 @@ def plot_augmentation(
 ) -> Figure:
     """Draw the original image beside one result per set of transform values.
 
-    ``image`` as for :func:`~course_utils.augment.augment_image`; ``settings`` default to
-    four :func:`~course_utils.augment.random_settings` (seeds 0-3). Draws into ``fig``
-    (cleared) or a new Figure and returns it; the suptitle doubles as alt text.
+    ``settings`` default to four :func:`~course_utils.augment.random_settings` (seeds 0-3).
+    Draws into ``fig`` (cleared) or a new Figure and returns it; the suptitle is alt text.
 
     Examples
     --------
-    >>> image = np.full((16, 16, 3), 100, np.uint8)
-    >>> len(plot_augmentation(image, AugmentationSettings(flip=True)).axes)
+    >>> len(plot_augmentation(np.zeros((16, 16, 3)), AugmentationSettings(flip=True)).axes)
     2
     """
     if settings is None:
@@ -170,8 +168,7 @@ def plot_augmentation(
     panels = [("original", original)] + [
         (str(s).replace(", ", "\n"), augment_image(original, **vars(s))) for s in settings
     ]
-    height, width = original.shape[:2]
-    cell = (2.6, 2.6 * height / width)
+    cell = (2.6, 2.6 * original.shape[0] / original.shape[1])
     fig, axes = _display.image_grid(
         len(panels), ncols=len(panels), fig=fig, cell=cell, extra_height=1.6
     )
@@ -238,12 +235,10 @@ class AugmentationExplorer(_Explorer):
         self.original_image = ipw.Image(value=_png(image))
         self.result_image = ipw.Image(value=self.original_image.value)
         self.caption = ipw.HTML()
-        s = strengths
+        layers = ", ".join(f"Random{key.title()}({value:g})" for key, value in strengths.items())
         self.code = ipw.HTML(
-            "<p style='margin-top: 0.4em'>A random augmenter draws values like these for "
-            "every image, every epoch: <code>RandomFlip(&quot;horizontal&quot;), "
-            f"RandomRotation({s['rotation']:g}), RandomZoom({s['zoom']:g}), "
-            f"RandomBrightness({s['brightness']:g}), RandomContrast({s['contrast']:g})</code>. "
+            "<p style='margin-top: 0.4em'>A random augmenter draws values like these for every "
+            f"image, every epoch: <code>RandomFlip(&quot;horizontal&quot;), {layers}</code>. "
             "&ldquo;New random draw&rdquo; shows one.</p>"
         )
         self._paused = False
@@ -320,13 +315,12 @@ def augmentation_explorer(
 ) -> AugmentationExplorer | Figure:
     """Explore flips, rotations, brightness, zoom and contrast on one image.
 
-    A slider applies exactly its value with the Keras layer pinned to it, in the layer's
-    units and sign; "New random draw" sets the controls as a random augmenter with these
-    strengths (``make_augmenter``'s units), ``flip`` and ``seed`` would. ``image`` is
-    ``(H, W, C)`` or ``(H, W)``, uint8 or float (0-255 or 0-1), 1 or 3 channels; one larger
-    than ``max_size`` on its longer side is scaled down (None: kept). ``static`` True
-    returns the original and four random draws as a figure, False the explorer, None
-    decides as :func:`widgets_available` says.
+    A slider applies exactly its value with the Keras layer pinned to it, in its units and
+    sign; "New random draw" sets the controls as a random augmenter with these strengths
+    (``make_augmenter``'s units), ``flip`` and ``seed`` would. ``image``: ``(H, W, C)`` or
+    ``(H, W)``, 0-255 or 0-1, 1 or 3 channels, scaled down to ``max_size`` on its longer
+    side (None: kept). ``static`` True returns the original and four draws as a figure,
+    False the explorer, None decides as :func:`widgets_available` says.
 
     Examples
     --------
@@ -338,7 +332,7 @@ def augmentation_explorer(
         scale = max_size / max(array.shape[:2])
         size = [max(1, round(array.shape[0] * scale)), max(1, round(array.shape[1] * scale))]
         array = np.asarray(tf.image.resize(array, size, antialias=True), dtype=np.float32)
-    strengths = {"rotation": rotation, "brightness": brightness, "zoom": zoom, "contrast": contrast}
+    strengths = {"rotation": rotation, "zoom": zoom, "brightness": brightness, "contrast": contrast}
     if not isinstance(flip, bool):
         raise TypeError(f"flip must be True or False; got {describe(flip)}")
     random_settings(seed, flip=flip, **strengths)  # checks the strengths and the seed
@@ -411,11 +405,10 @@ class FeatureMapExplorer(_Explorer):
 
     def update(self) -> None:
         """Redraw the selected channel of the selected layer."""
-        maps = self.maps
         channel = int(self.channel.value)
-        chosen = maps[..., channel]
+        chosen = self.maps[..., channel]
         self.map_image.value = _png(colorize(chosen))
-        height, width, channels = maps.shape
+        height, width, channels = self.maps.shape
         self.caption.value = (
             f"<p role='status' class='feature-map-caption'>Layer <code>"
             f"{html.escape(self.layer.value)}</code>: output {height}x{width}x{channels}; "
@@ -464,8 +457,7 @@ class TraceExplorer(_Explorer):
 
     Examples
     --------
-    >>> explorer = trace_explorer({"loss": [1.0, 0.5]}, static=False)
-    >>> explorer.epoch.max
+    >>> trace_explorer({"loss": [1.0, 0.5]}, static=False).epoch.max
     2
     """
 
@@ -525,8 +517,8 @@ _FEEDBACK_STYLE = {
 class QuizWidget(_Explorer):
     """Interactive quiz: one question at a time, feedback, explanations, score.
 
-    Build it with :func:`quiz_widget`. ``index`` is the question shown, ``answers`` the
-    checked ones (id -> keys), ``score`` how many were right; without widgets it shows text.
+    Build it with :func:`quiz_widget`; ``index`` is the question shown, ``answers`` the
+    checked ones (id -> keys), ``score`` how many were right.
 
     Examples
     --------
@@ -543,10 +535,9 @@ class QuizWidget(_Explorer):
         self.radio = ipw.RadioButtons(layout={"width": "auto"})
         self.checks_box = ipw.VBox()
         self.feedback = ipw.HTML()
-        self.check_button = ipw.Button(
-            description="Check answer", tooltip="Check your answer", button_style="primary"
-        )
-        self.next_button = ipw.Button(description="Next question", tooltip="Show the next question")
+        self.check_button = ipw.Button(description="Check answer", tooltip="Check your answer")
+        self.check_button.button_style = "primary"
+        self.next_button = ipw.Button(tooltip="Go to the next question")  # labelled by _show
         self.restart_button = ipw.Button(description="Start again", tooltip="Start the quiz again")
         self.check_button.on_click(lambda _: self.check())
         self.next_button.on_click(lambda _: self.next())
@@ -598,10 +589,9 @@ class QuizWidget(_Explorer):
             self.feedback.value = "<p role='status'>Pick an answer first.</p>"
             return None
         feedback = _feedback(question, chosen)
-        if question.id not in self.answers:
-            self.answers[question.id] = chosen
+        if question.id not in self.answers:  # the first check counts
             self.score += feedback.is_correct
-        kept = self.answers[question.id]
+        kept = self.answers.setdefault(question.id, chosen)
         colour, verdict = _FEEDBACK_STYLE[set(kept) == set(question.correct_keys)]
         self.feedback.value = (
             f"<div role='status' aria-live='polite' class='quiz-feedback' "
