@@ -208,10 +208,10 @@ def test_config_records_timing_and_targets_import_neither_tensorflow_nor_course_
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", ["throughput", "fused", "training"])
+@pytest.mark.parametrize("name", ["throughput", "fused", "training", "methods"])
 def test_every_timed_measurement_uses_the_one_timing_loop(name):
     source = (SCRIPT.parent / "augbench" / f"{name}.py").read_text(encoding="utf-8")
-    assert "round_robin(passes, config.repeats)" in source
+    assert "round_robin(passes, config.repeats)" in source or "measure_speeds(" in source
     assert "range(config.repeats" not in source and "range(repeats" not in source
 
 

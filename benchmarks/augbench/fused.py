@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
+
 from augbench.config import (
     ALBUMENTATIONS,
     CHAIN,
@@ -33,10 +35,11 @@ from augbench.methods import (
     dataset_pass,
     idg_pass,
     make_images,
+    measure_speeds,
     six_augmenter,
 )
 from augbench.records import SpeedRow, StageRow
-from augbench.timing import progress, round_robin, speed_rows
+from augbench.timing import progress, round_robin
 from course_utils.pipeline import build_pipeline
 
 TF_DATA = "tf.data"  # the pipeline without augmentation, shared by the fused layer and the chain
@@ -44,22 +47,16 @@ TF_DATA = "tf.data"  # the pipeline without augmentation, shared by the fused la
 
 def measure_fused(config: BenchConfig) -> list[SpeedRow]:
     """Images/s of the fused layer, the Keras chain, albumentations and ImageDataGenerator."""
-    rows = []
-    for size in config.fused_sizes:
-        images, labels = make_images(config.images[size], size)
-        bs = config.batch_size
-        passes = {
+
+    def passes(images: np.ndarray, labels: np.ndarray, bs: int) -> dict:
+        return {
             FUSED: dataset_pass(build_pipeline(images, labels, six_augmenter(fused=True), bs)),
             CHAIN: dataset_pass(build_pipeline(images, labels, six_augmenter(fused=False), bs)),
             ALBUMENTATIONS: albumentations_pass(images, bs, six=True),
             IDG: idg_pass(images, labels, bs, six=True),
         }
-        rows += speed_rows(size, round_robin(passes, config.repeats), FUSED_METHODS, CHAIN)
-        progress(
-            f"fused {size}x{size}: "
-            + ", ".join(f"{r.method} {r.images_per_s:.0f}/s" for r in rows[-len(FUSED_METHODS) :])
-        )
-    return rows
+
+    return measure_speeds("fused", config, config.fused_sizes, passes, FUSED_METHODS, CHAIN)
 
 
 def measure_fused_stages(config: BenchConfig) -> list[StageRow]:

@@ -18,8 +18,24 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from augbench.config import BRIGHTNESS, COLOUR, DEGREES, GEOMETRIC, ROTATION, SHIFT, SIX  # noqa: E402
-from augbench.timing import count_dataset, epoch_pass  # noqa: E402
+from augbench.config import (  # noqa: E402
+    BRIGHTNESS,
+    COLOUR,
+    DEGREES,
+    GEOMETRIC,
+    ROTATION,
+    SHIFT,
+    SIX,
+    BenchConfig,
+)
+from augbench.records import SpeedRow  # noqa: E402
+from augbench.timing import (  # noqa: E402
+    count_dataset,
+    epoch_pass,
+    progress,
+    round_robin,
+    speed_rows,
+)
 from course_utils.augment import make_augmenter  # noqa: E402
 
 ALL_SIX = GEOMETRIC + COLOUR
@@ -174,3 +190,26 @@ def numpy_pillow_pass(images: np.ndarray, batch_size: int) -> Callable[[], int]:
         return np.clip(rotated + shifts, 0, 255)
 
     return epoch_pass(images, batch_size, augment)
+
+
+def measure_speeds(
+    label: str,
+    config: BenchConfig,
+    sizes: Sequence[int],
+    make_passes: Callable[[np.ndarray, np.ndarray, int], dict[str, Callable[[], int]]],
+    methods: Sequence[str],
+    reference: str,
+) -> list[SpeedRow]:
+    """Images/s of ``methods`` at each size, timed side by side, with ratios to ``reference``.
+
+    ``make_passes(images, labels, batch_size)`` returns one pass per method over the
+    synthetic images of :func:`make_images`; progress is printed per size under ``label``.
+    """
+    rows = []
+    for size in sizes:
+        images, labels = make_images(config.images[size], size)
+        passes = make_passes(images, labels, config.batch_size)
+        rows += speed_rows(size, round_robin(passes, config.repeats), methods, reference)
+        speeds = ", ".join(f"{r.method} {r.images_per_s:.0f}/s" for r in rows[-len(methods) :])
+        progress(f"{label} {size}x{size}: {speeds}")
+    return rows

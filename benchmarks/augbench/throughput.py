@@ -30,32 +30,27 @@ from augbench.methods import (
     dataset_pass,
     idg_pass,
     make_images,
+    measure_speeds,
     numpy_pillow_pass,
 )
 from augbench.records import SpeedRow, VariantRow
-from augbench.timing import count_dataset, progress, round_robin, short_error, speed_rows
+from augbench.timing import count_dataset, progress, round_robin, short_error
 from course_utils.augment import apply_augmenter
 from course_utils.pipeline import build_pipeline
 
 
 def measure_throughput(config: BenchConfig) -> list[SpeedRow]:
     """Images/s of every method at every size, with ratios to ImageDataGenerator."""
-    rows = []
-    for size in config.sizes:
-        images, labels = make_images(config.images[size], size)
-        bs = config.batch_size
-        passes = {
+
+    def passes(images: np.ndarray, labels: np.ndarray, bs: int) -> dict:
+        return {
             COURSE: dataset_pass(build_pipeline(images, labels, course_augmenter(), bs)),
             IDG: idg_pass(images, labels, bs),
             ALBUMENTATIONS: albumentations_pass(images, bs),
             NUMPY_PILLOW: numpy_pillow_pass(images, bs),
         }
-        rows += speed_rows(size, round_robin(passes, config.repeats), METHODS, IDG)
-        progress(
-            f"throughput {size}x{size}: "
-            + ", ".join(f"{r.method} {r.images_per_s:.0f}/s" for r in rows[-len(METHODS) :])
-        )
-    return rows
+
+    return measure_speeds("throughput", config, config.sizes, passes, METHODS, IDG)
 
 
 def variant_pipeline(
