@@ -50,10 +50,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python tools/nbclean.py --check $(NOTEBOOKS)
 
-# The unit tests and every docstring example of the package, on two workers (one test file each).
+# The unit tests and every docstring example of the package, on two workers (a test file each,
+# the exercise tests a lesson each: tests/conftest.py); the 20 slowest tests are listed.
 unit: $(BENCH_STAMP) $(TEACH_STAMP)
 	$(BIN)/python -m pytest tests course_utils --doctest-modules -m "not e2e and not variants" \
-		-n $(or $(JOBS),2) --dist loadfile --cov --cov-report=term --cov-fail-under=90
+		-n $(or $(JOBS),2) --dist loadfile --durations=20 --cov --cov-report=term \
+		--cov-fail-under=90
 
 # The lessons must run offline: every HTTP(S) request from the kernels goes to a closed port.
 OFFLINE := http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
@@ -69,7 +71,7 @@ notebooks: install
 # Every lesson as a learner changes it: each "Try it", SEED 1 and 2, a folder of photos.
 variants: install
 	$(OFFLINE) $(BIN)/python -m pytest tests/test_lesson_variants.py -m variants -p no:cov \
-		-n $(or $(JOBS),2) -q
+		-n $(or $(JOBS),2) -q --durations=0
 
 e2e: install site
 	tools/install_browser.sh
